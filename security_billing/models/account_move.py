@@ -1,0 +1,119 @@
+from odoo import api, fields, models
+
+PAID_STATES = ("paid", "in_payment", "reversed")
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    security_contract_id = fields.Many2one(
+        "contract.contract",
+        string="Security Contract",
+        compute="_compute_security_contract_id",
+        store=True,
+        readonly=False,
+        index=True,
+        copy=False,
+    )
+    security_is_mmr = fields.Boolean(
+        string="MMR Invoice",
+        compute="_compute_security_is_mmr",
+        store=True,
+        index=True,
+        help="Invoice of an MMR contract: it makes up the customer's balance.",
+    )
+    security_is_payment = fields.Boolean(
+        string="Security Payment",
+        copy=False,
+        help="Entry of a payment received through a security billing channel.",
+    )
+    security_in_balance = fields.Boolean(
+        compute="_compute_security_in_balance", store=True, index=True
+    )
+    security_period_start = fields.Date(
+        string="Service From", compute="_compute_security_period", store=True
+    )
+    security_period_end = fields.Date(
+        string="Service To", compute="_compute_security_period", store=True
+    )
+
+    @api.depends("invoice_line_ids.contract_line_id", "reversed_entry_id")
+    def _compute_security_contract_id(self):
+        for move in self:
+            contract = move.invoice_line_ids.contract_line_id.contract_id[:1]
+            move.security_contract_id = (
+                contract
+                or move.reversed_entry_id.security_contract_id
+                or move.security_contract_id
+            )
+
+    @api.depends("move_type", "security_contract_id.security_is_mmr")
+    def _compute_security_is_mmr(self):
+        for move in self:
+            move.security_is_mmr = move.move_type in (
+                "out_invoice",
+                "out_refund",
+            ) and bool(move.security_contract_id.security_is_mmr)
+
+    @api.depends("security_is_mmr", "security_is_payment")
+    def _compute_security_in_balance(self):
+        for move in self:
+            move.security_in_balance = move.security_is_mmr or move.security_is_payment
+
+    @api.depends("line_ids.security_period_start", "line_ids.security_period_end")
+    def _compute_security_period(self):
+        for move in self:
+            starts = move.line_ids.filtered("security_period_start")
+            move.security_period_start = min(
+                starts.mapped("security_period_start"), default=False
+            )
+            move.security_period_end = max(
+                starts.mapped("security_period_end"), default=False
+            )
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        mmr = posted.filtered(lambda m: m.security_is_mmr and m.is_invoice())
+        if mmr:
+            mmr.commercial_partner_id._security_apply_open_credit()
+        return posted
+
+    @api.model
+    def _security_balance_rows(self, group_field, ids):
+        """Sum the open receivable lines that make up security balances.
+
+        ``group_field`` is ``partner_id`` or ``security_contract_id``
+        of account.move.line; returns ``{id: {field: value}}``.
+        """
+        if not ids:
+            return {}
+        assert group_field in ("partner_id", "security_contract_id")
+        self.env["account.move.line"].flush_model()
+        self.env.cr.execute(
+            f"""
+            SELECT l.{group_field},
+                   SUM(-l.amount_residual),
+                   SUM(GREATEST(l.amount_residual, 0)),
+                   SUM(CASE WHEN l.amount_residual > 0
+                             AND l.date_maturity < %(today)s
+                            THEN l.amount_residual ELSE 0 END),
+                   MIN(CASE WHEN l.amount_residual > 0 THEN l.date_maturity END)
+              FROM account_move_line l
+             WHERE l.{group_field} IN %(ids)s
+               AND l.security_in_balance
+               AND l.parent_state = 'posted'
+               AND l.amount_residual != 0
+             GROUP BY l.{group_field}
+            """,
+            {"ids": tuple(ids), "today": fields.Date.context_today(self)},
+        )
+        return {
+            row[0]: {
+                "security_balance": row[1],
+                "security_balance_due": row[2],
+                "security_past_due": row[3],
+                "security_oldest_due_date": row[4],
+                "security_next_payment_date": row[4],
+            }
+            for row in self.env.cr.fetchall()
+        }

@@ -1,0 +1,142 @@
+import json
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare
+
+
+class AccountPayment(models.Model):
+    _inherit = "account.payment"
+
+    security_external_id = fields.Char(
+        string="External Payment ID",
+        copy=False,
+        index=True,
+        readonly=True,
+        help="Id of the payment in the channel it came from (bank, terminal, "
+        "API); a second payment with the same id is never created.",
+    )
+    security_category_id = fields.Many2one(
+        "security.payment.category", string="Payment Category", index=True
+    )
+    security_contract_id = fields.Many2one(
+        "contract.contract",
+        string="Security Contract",
+        domain="[('partner_id', '=', partner_id), ('security_is_mmr', '=', True)]",
+    )
+
+    @api.model
+    def _security_register_payment(
+        self,
+        partner,
+        amount,
+        external_id=None,
+        date=None,
+        journal=None,
+        category=None,
+        contract=None,
+        memo=None,
+    ):
+        """Register and allocate one incoming payment of a subscriber.
+
+        Every channel calls this. With an ``external_id`` the call is
+        idempotent: a repeated id returns the first result and writes nothing.
+        Returns ``{"payment_id", "duplicate", "allocations": [...]}`` where
+        allocations are ``{"invoice": name, "invoice_id": id, "amount": x}``.
+        """
+        self._security_check_amount(amount)
+        partner = partner.commercial_partner_id
+        company = self.env.company
+        request = self.env["security.payment.request"]
+        if external_id:
+            request, created = request._claim(external_id, company, partner, amount)
+            if not created:
+                return dict(request._get_result(), duplicate=True)
+        payment = self.create(
+            self._prepare_security_payment_vals(
+                partner, amount, date, journal, category, contract, memo, external_id
+            )
+        )
+        payment.action_post()
+        payment.move_id.write(
+            {
+                "security_is_payment": True,
+                "security_contract_id": payment.security_contract_id.id,
+            }
+        )
+        allocations = payment._security_allocate()
+        result = {
+            "payment_id": payment.id,
+            "duplicate": False,
+            "allocations": [
+                {
+                    "invoice": alloc["invoice"].name,
+                    "invoice_id": alloc["invoice"].id,
+                    "amount": alloc["amount"],
+                }
+                for alloc in allocations
+            ],
+        }
+        if request:
+            request.write({"payment_id": payment.id, "result": json.dumps(result)})
+        return result
+
+    @api.model
+    def _security_check_amount(self, amount):
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise UserError(_("Amount %(amount)r is not a number.", amount=amount))
+        if float_compare(amount, 0.0, precision_digits=2) <= 0:
+            raise UserError(_("Amount must be positive, got %(amount)s.", amount=amount))
+
+    @api.model
+    def _prepare_security_payment_vals(
+        self, partner, amount, date, journal, category, contract, memo, external_id
+    ):
+        if not contract:
+            contract = self.env["contract.contract"].search(
+                [("partner_id", "=", partner.id), ("security_is_mmr", "=", True)]
+            )
+            contract = contract if len(contract) == 1 else contract.browse()
+        journal = journal or self.env["account.journal"].search(
+            [
+                ("type", "=", "bank"),
+                ("company_id", "in", self.env.company._accessible_branches().ids),
+            ],
+            limit=1,
+        )
+        return {
+            "payment_type": "inbound",
+            "partner_type": "customer",
+            "partner_id": partner.id,
+            "amount": amount,
+            "date": date or fields.Date.context_today(self),
+            "journal_id": journal.id,
+            "memo": memo or external_id or False,
+            "security_external_id": external_id or False,
+            "security_category_id": category.id if category else False,
+            "security_contract_id": contract.id,
+        }
+
+    def _security_allocate(self):
+        """Allocate these posted payments oldest first; returns allocations."""
+        lines = self.move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        allocations = lines._security_allocate_oldest_first()
+        self.partner_id._security_on_balance_changed()
+        return allocations
+
+    def _security_get_allocations(self):
+        """The invoices this payment paid, from its reconciliation."""
+        self.ensure_one()
+        lines = self.move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        return [
+            {
+                "invoice": partial.debit_move_id.move_id.name,
+                "invoice_id": partial.debit_move_id.move_id.id,
+                "amount": partial.amount,
+            }
+            for partial in lines.matched_debit_ids
+        ]

@@ -1,0 +1,218 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..tools import account_ref
+
+BALANCE_FIELDS = (
+    "security_balance",
+    "security_balance_due",
+    "security_past_due",
+    "security_paid_until",
+    "security_next_payment_date",
+)
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    security_is_subscriber = fields.Boolean(string="Security Subscriber", index=True)
+    security_account_ref = fields.Char(
+        string="Account Number",
+        copy=False,
+        index=True,
+        tracking=True,
+        help="Typable subscriber number with a mod-10 check digit, printed on "
+        "invoices and typed at banks and terminals.",
+    )
+    security_site_ids = fields.One2many("security.site", "partner_id", string="Sites")
+    security_contract_ids = fields.One2many(
+        "contract.contract",
+        "partner_id",
+        string="MMR Contracts",
+        domain=[("security_is_mmr", "=", True)],
+    )
+    security_balance = fields.Monetary(
+        string="Balance",
+        compute="_compute_security_balances",
+        currency_field="currency_id",
+        help="Credit minus debt of MMR invoices; negative means the customer owes.",
+    )
+    security_balance_due = fields.Monetary(
+        string="Balance Due",
+        compute="_compute_security_balances",
+        currency_field="currency_id",
+    )
+    security_past_due = fields.Monetary(
+        string="Past Due",
+        compute="_compute_security_balances",
+        currency_field="currency_id",
+    )
+    security_paid_until = fields.Date(
+        string="Paid Until", compute="_compute_security_balances"
+    )
+    security_next_payment_date = fields.Date(
+        string="Next Payment Date", compute="_compute_security_balances"
+    )
+
+    def init(self):
+        super().init()
+        # Unique per company; partners shared by all companies count as one.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS res_partner_security_account_ref_uniq
+                ON res_partner (security_account_ref, COALESCE(company_id, 0))
+             WHERE security_account_ref IS NOT NULL
+            """
+        )
+
+    # ------------------------------------------------------------------ numbers
+    @api.constrains("security_account_ref")
+    def _check_security_account_ref(self):
+        for partner in self.filtered("security_account_ref"):
+            if not account_ref.is_valid(partner.security_account_ref):
+                raise ValidationError(
+                    _(
+                        "Account number %(ref)s is not valid: digits only, "
+                        "ending with its mod-10 check digit.",
+                        ref=partner.security_account_ref,
+                    )
+                )
+            duplicate = self.search_count(
+                [
+                    ("id", "!=", partner.id),
+                    ("security_account_ref", "=", partner.security_account_ref),
+                    ("company_id", "=", partner.company_id.id),
+                ]
+            )
+            if duplicate:
+                raise ValidationError(
+                    _(
+                        "Account number %(ref)s is already used by another "
+                        "subscriber.",
+                        ref=partner.security_account_ref,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        partners.filtered(
+            lambda p: p.security_is_subscriber and not p.security_account_ref
+        )._security_assign_account_ref()
+        return partners
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get("security_is_subscriber"):
+            self.filtered(
+                lambda p: not p.security_account_ref
+            )._security_assign_account_ref()
+        return res
+
+    def _security_assign_account_ref(self):
+        sequence = self.env["ir.sequence"].sudo()
+        for partner in self:
+            base = sequence.with_company(
+                partner.company_id or self.env.company
+            ).next_by_code("security.account.ref")
+            partner.security_account_ref = account_ref.make_account_ref(base)
+
+    @api.model
+    def _security_find_by_account_ref(self, text, company=None):
+        """Return the subscriber of a typed account number.
+
+        Raises ``UserError`` naming the problem when the number is malformed
+        or unknown, so every channel reports the same message.
+        """
+        ref = self._security_check_account_ref(text)
+        company = company or self.env.company
+        partner = self.search(
+            [
+                ("security_account_ref", "=", ref),
+                ("company_id", "in", [False, company.id]),
+            ],
+            limit=1,
+        )
+        if not partner:
+            raise UserError(_("Account number %(ref)s was not found.", ref=ref))
+        return partner
+
+    @api.model
+    def _security_check_account_ref(self, text):
+        try:
+            return account_ref.check(text)
+        except ValueError as exc:
+            raise UserError(
+                _("Invalid account number %(ref)r: %(why)s.", ref=text, why=exc)
+            ) from exc
+
+    # ----------------------------------------------------------------- balances
+    def _compute_security_balances(self):
+        data = self._security_balance_data()
+        for partner in self:
+            values = data.get(partner.id, {})
+            for fname in BALANCE_FIELDS:
+                partner[fname] = values.get(fname, False)
+
+    def _security_balance_data(self):
+        """Balances per commercial partner in a few set-based queries."""
+        moves = self.env["account.move"]
+        data = moves._security_balance_rows("partner_id", self.ids)
+        contracts = self.env["contract.contract"].search(
+            [("partner_id", "in", self.ids), ("security_is_mmr", "=", True)]
+        )
+        dates = contracts._security_date_data()
+        for contract in contracts:
+            contract_dates = dates.get(contract.id, {})
+            partner_data = data.setdefault(contract.partner_id.id, {})
+            for fname in ("security_paid_until", "security_next_payment_date"):
+                value = contract_dates.get(fname)
+                if value and (not partner_data.get(fname) or value < partner_data[fname]):
+                    partner_data[fname] = value
+        return data
+
+    def _security_apply_open_credit(self):
+        """Use the subscribers' open credit on their open MMR invoices."""
+        credits = self.env["account.move.line"].search(
+            [
+                ("partner_id", "in", self.ids),
+                ("security_in_balance", "=", True),
+                ("parent_state", "=", "posted"),
+                ("reconciled", "=", False),
+                ("amount_residual", "<", 0),
+            ],
+            order="date, id",
+        )
+        allocations = credits._security_allocate_oldest_first()
+        if allocations:
+            self._security_on_balance_changed()
+        return allocations
+
+    def _security_on_balance_changed(self):
+        """Hook called in the transaction that moved money for these subscribers."""
+        contracts = self.env["contract.contract"].search(
+            [("partner_id", "in", self.ids), ("security_is_mmr", "=", True)]
+        )
+        contracts._security_on_balance_changed()
+
+    # ------------------------------------------------------------------ actions
+    def action_security_view_invoices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action["domain"] = [
+            ("commercial_partner_id", "=", self.id),
+            ("security_is_mmr", "=", True),
+        ]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
+    def action_security_view_payments(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_account_payments"
+        )
+        action["domain"] = [("partner_id", "child_of", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action

@@ -1,0 +1,75 @@
+"""Subscriber account numbers: digits with a trailing mod-10 (Luhn) check digit.
+
+Pure functions, shared by every channel that reads an account number typed by
+a person: bank purposes, terminals, the API and the portal.
+"""
+
+import re
+
+# Prefixes people put before an account number in a payment purpose.
+_PREFIX_RE = r"(?:л\s*/\s*с|лс|л\.с\.|acc(?:ount)?|№|no\.?|#)"
+_CANDIDATE_RE = re.compile(
+    r"(?:%s\s*[:.]?\s*)?(?<![\d])(\d(?:[\d \-]{3,18})\d)(?![\d])" % _PREFIX_RE,
+    re.IGNORECASE,
+)
+
+
+def luhn_check_digit(base):
+    """Return the mod-10 (Luhn) check digit for the string of digits ``base``."""
+    total = 0
+    for index, char in enumerate(reversed(base)):
+        digit = int(char)
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return str((10 - total % 10) % 10)
+
+
+def make_account_ref(base):
+    """Append the check digit to the digits ``base``."""
+    base = str(base)
+    return base + luhn_check_digit(base)
+
+
+def normalize(text):
+    """Strip spaces, dashes and common prefixes; return the digits or ''."""
+    if not text:
+        return ""
+    text = re.sub(r"^\s*%s\s*[:.]?\s*" % _PREFIX_RE, "", str(text), flags=re.I)
+    return re.sub(r"[\s\-]", "", text)
+
+
+def is_valid(ref):
+    """True when ``ref`` (normalized) is digits whose last one verifies."""
+    return (
+        bool(ref)
+        and ref.isdigit()
+        and 4 <= len(ref) <= 20
+        and luhn_check_digit(ref[:-1]) == ref[-1]
+    )
+
+
+def check(text):
+    """Return the normalized account number or raise ValueError naming why."""
+    ref = normalize(text)
+    if not ref:
+        raise ValueError("empty account number")
+    if not ref.isdigit():
+        raise ValueError(f"account number {text!r} must contain digits only")
+    if not 4 <= len(ref) <= 20:
+        raise ValueError(f"account number {text!r} has a wrong length")
+    if not is_valid(ref):
+        raise ValueError(f"account number {text!r} fails its check digit")
+    return ref
+
+
+def extract(text):
+    """Return the valid account numbers found in a free text, in order."""
+    found = []
+    for match in _CANDIDATE_RE.finditer(text or ""):
+        ref = re.sub(r"[\s\-]", "", match.group(1))
+        if is_valid(ref) and ref not in found:
+            found.append(ref)
+    return found

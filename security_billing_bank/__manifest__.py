@@ -1,0 +1,19 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+{
+    "name": "Security Billing Bank",
+    "summary": "Payment registries, bank statements (1C, CSV/XLSX, CAMT), "
+    "automatic matching, debt registry, payment-terminal protocol",
+    "version": "18.0.1.0.0",
+    "category": "Accounting",
+    "license": "AGPL-3",
+    "author": "security_billing developers",
+    "website": "https://github.com/security-billing/security_billing",
+    "depends": [
+        "security_billing",
+        "account_statement_import_file",
+        "account_statement_import_camt",
+        "account_statement_import_sheet_file",
+    ],
+    "data": [],
+    "installable": True,
+}

@@ -1,0 +1,14 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+{
+    "name": "Security Billing Portal",
+    "summary": "Customer Billing page in the portal: balances, pay any amount, "
+    "autopay method, promised payments, bills and payments history",
+    "version": "18.0.1.0.0",
+    "category": "Accounting",
+    "license": "AGPL-3",
+    "author": "security_billing developers",
+    "website": "https://github.com/security-billing/security_billing",
+    "depends": ["security_billing", "portal", "account_payment"],
+    "data": [],
+    "installable": True,
+}

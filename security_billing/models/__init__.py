@@ -8,3 +8,4 @@ from . import contract_line
 from . import account_move
 from . import account_move_line
 from . import account_payment
+from . import security_billing_api

@@ -1,0 +1,119 @@
+"""Shared test base classes with factory helpers for the whole suite."""
+
+from datetime import date
+
+from odoo import Command, fields
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class SecurityBillingCase(AccountTestInvoicingCommon):
+    """A company with a chart of accounts, an MMR product and factories."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(
+            context=dict(cls.env.context, tracking_disable=True, mail_notrack=True)
+        )
+        cls.env.user.groups_id |= cls.env.ref(
+            "security_billing.group_security_billing_manager"
+        )
+        cls.bank_journal = cls.company_data["default_journal_bank"]
+        cls.mmr_product = cls._create_mmr_product("Monitoring", 30.0)
+
+    # ---------------------------------------------------------------- factories
+    @classmethod
+    def _create_mmr_product(cls, name, price, **vals):
+        return cls.env["product.product"].create(
+            dict(
+                {
+                    "name": name,
+                    "type": "service",
+                    "list_price": price,
+                    "security_is_mmr": True,
+                    "taxes_id": [Command.clear()],
+                },
+                **vals,
+            )
+        )
+
+    @classmethod
+    def _create_subscriber(cls, name="Subscriber", **vals):
+        return cls.env["res.partner"].create(
+            dict({"name": name, "security_is_subscriber": True}, **vals)
+        )
+
+    @classmethod
+    def _create_mmr_contract(
+        cls,
+        partner,
+        price=30.0,
+        rule="monthly",
+        invoicing="pre-paid",
+        date_start=None,
+        product=None,
+        quantity=1.0,
+        **vals,
+    ):
+        product = product or cls.mmr_product
+        date_start = date_start or fields.Date.today()
+        return cls.env["contract.contract"].create(
+            dict(
+                {
+                    "name": f"MMR {partner.name}",
+                    "partner_id": partner.id,
+                    "line_recurrence": False,
+                    "recurring_rule_type": rule,
+                    "recurring_invoicing_type": invoicing,
+                    "date_start": date_start,
+                    "recurring_next_date": date_start,
+                    "contract_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "name": product.name,
+                                "quantity": quantity,
+                                "price_unit": price,
+                                "uom_id": product.uom_id.id,
+                            }
+                        )
+                    ],
+                },
+                **vals,
+            )
+        )
+
+    @classmethod
+    def _create_site(cls, partner, contract=None, vendor="ajax", device_id=None, **vals):
+        return cls.env["security.site"].create(
+            dict(
+                {
+                    "name": f"Site of {partner.name}",
+                    "partner_id": partner.id,
+                    "contract_id": contract.id if contract else False,
+                    "vendor": vendor,
+                    "device_id": device_id,
+                },
+                **vals,
+            )
+        )
+
+    @classmethod
+    def _invoice_contract(cls, contract, post=True):
+        """Create (and post) the next invoice of ``contract``."""
+        invoice = contract.recurring_create_invoice()
+        if post:
+            invoice.action_post()
+        return invoice
+
+    @classmethod
+    def _pay(cls, partner, amount, **kwargs):
+        """Register a payment through the one allocation entry point."""
+        return cls.env["account.payment"]._security_register_payment(
+            partner, amount, **kwargs
+        )
+
+    @staticmethod
+    def _date(text):
+        return date.fromisoformat(text)

@@ -9,3 +9,5 @@ from . import account_move
 from . import account_move_line
 from . import account_payment
 from . import security_billing_api
+from . import res_company
+from . import res_config_settings

@@ -117,3 +117,21 @@ class AccountMove(models.Model):
             }
             for row in self.env.cr.fetchall()
         }
+
+    def _security_check_posted_payment_change(self):
+        """Posted payment entries of subscribers (payments, transfers) follow
+        the company's 'editing posted payments' setting."""
+        for move in self.filtered(
+            lambda m: m.security_is_payment and m.state == "posted"
+        ):
+            move.company_id._security_check_payment_edit(
+                self.env._("Entry %(move)s", move=move.display_name)
+            )
+
+    def button_draft(self):
+        self._security_check_posted_payment_change()
+        return super().button_draft()
+
+    def button_cancel(self):
+        self._security_check_posted_payment_change()
+        return super().button_cancel()

@@ -140,3 +140,66 @@ class AccountPayment(models.Model):
             }
             for partial in lines.matched_debit_ids
         ]
+
+    # ------------------------------------------- posted payments of subscribers
+    @api.model
+    def _security_locked_fields(self):
+        """Fields of a posted subscriber payment that only managers may change."""
+        return set(self._get_trigger_fields_to_synchronize()) | {
+            "memo",
+            "payment_method_line_id",
+            "security_category_id",
+            "security_contract_id",
+            "security_external_id",
+        }
+
+    def _security_is_posted_subscriber_payment(self):
+        self.ensure_one()
+        return self.state not in ("draft", "canceled", "rejected") and bool(
+            self.move_id.security_in_balance
+            or self.partner_id.commercial_partner_id.security_is_subscriber
+        )
+
+    def _security_check_posted_change(self):
+        """Refuse changing posted subscriber payments unless the company allows
+        it and the user is a Security Billing Manager."""
+        for payment in self.filtered(
+            lambda p: p._security_is_posted_subscriber_payment()
+        ):
+            payment.company_id._security_check_payment_edit(
+                _(
+                    "Payment %(payment)s of %(partner)s",
+                    payment=payment.display_name,
+                    partner=payment.partner_id.display_name,
+                )
+            )
+
+    def write(self, vals):
+        unposting = vals.get("state") in ("draft", "canceled", "rejected")
+        if unposting or self._security_locked_fields().intersection(vals):
+            self._security_check_posted_change()
+        return super().write(vals)
+
+    def action_draft(self):
+        self._security_check_posted_change()
+        partners = self._security_unposted_partners()
+        res = super().action_draft()
+        partners._security_on_balance_changed()
+        return res
+
+    def action_cancel(self):
+        self._security_check_posted_change()
+        partners = self._security_unposted_partners()
+        res = super().action_cancel()
+        partners._security_on_balance_changed()
+        return res
+
+    def unlink(self):
+        self._security_check_posted_change()
+        return super().unlink()
+
+    def _security_unposted_partners(self):
+        """Subscribers whose balance changes when these payments are unposted."""
+        return self.filtered(
+            lambda p: p._security_is_posted_subscriber_payment()
+        ).partner_id.commercial_partner_id

@@ -147,3 +147,72 @@ class ContractContract(models.Model):
         an upload. Keep overrides cheap: this runs inside payment requests.
         """
         return True
+
+    # ------------------------------------------------------ recommended amount
+    security_recommended_amount = fields.Monetary(
+        string="Recommended Payment",
+        compute="_compute_security_recommended_amount",
+        help="Amount suggested to the subscriber, by the company's method: "
+        "balance due, plus the next period's fee, or N months of fee; "
+        "open credit is deducted.",
+    )
+
+    def _compute_security_recommended_amount(self):
+        amounts = self._security_recommended_amount()
+        for contract in self:
+            contract.security_recommended_amount = amounts.get(contract.id, 0.0)
+
+    def _security_recommended_amount(self):
+        """Recommended payment per contract: ``{contract_id: amount}``.
+
+        ``max(target - balance, 0)`` where balance is credit minus debt and
+        target is 0 (balance due), the next period's fee with taxes (balance
+        due + next period), or N months of fee with taxes (N months).
+        """
+        contracts = self.filtered("id")
+        if not contracts:
+            return {}
+        rows = self.env["account.move"]._security_balance_rows(
+            "security_contract_id", contracts.ids
+        )
+        result = {}
+        for contract in contracts:
+            company = contract.company_id
+            method = company.security_recommended_method
+            if method == "balance_due_next":
+                target = contract._security_fee_with_taxes("price_subtotal")
+            elif method == "months":
+                target = company.security_recommended_months * (
+                    contract._security_fee_with_taxes("monthly_recurring")
+                )
+            else:
+                target = 0.0
+            balance = rows.get(contract.id, {}).get("security_balance", 0.0)
+            result[contract.id] = contract.currency_id.round(max(target - balance, 0.0))
+        return result
+
+    def _security_fee_with_taxes(self, amount_field):
+        """Sum of ``amount_field`` of the running lines, taxes included."""
+        self.ensure_one()
+        total = 0.0
+        for line in self._security_running_lines():
+            taxes = line.product_id.taxes_id._filter_taxes_by_company(self.company_id)
+            taxes = self.fiscal_position_id.map_tax(taxes)
+            total += taxes.compute_all(
+                line[amount_field],
+                currency=self.currency_id,
+                product=line.product_id,
+                partner=self.partner_id,
+            )["total_included"]
+        return total
+
+    def _security_running_lines(self):
+        """Lines still invoiced in the future (not cancelled nor finished)."""
+        self.ensure_one()
+        return self.contract_line_ids.filtered(
+            lambda line: (
+                not line.display_type
+                and not line.is_canceled
+                and line.recurring_next_date
+            )
+        )

@@ -216,3 +216,50 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "child_of", self.id)]
         action["context"] = {"default_partner_id": self.id}
         return action
+
+    # ------------------------------------------------------ recommended amount
+    security_recommended_amount = fields.Monetary(
+        string="Recommended Payment",
+        compute="_compute_security_recommended_amount",
+        currency_field="currency_id",
+        help="Sum of the recommended payments of the subscriber's MMR contracts "
+        "(balance due without a contract when there is none).",
+    )
+
+    def _compute_security_recommended_amount(self):
+        amounts = self._security_recommended_amount()
+        for partner in self:
+            partner.security_recommended_amount = amounts.get(partner.id, 0.0)
+
+    def _security_recommended_amount(self):
+        """Recommended payment per subscriber: ``{partner_id: amount}``.
+
+        The contracts' recommended amounts, less the credit not bound to a
+        contract, plus the debt not bound to one.
+        """
+        partners = self.filtered("id")
+        if not partners:
+            return {}
+        contracts = self.env["contract.contract"].search(
+            [
+                ("partner_id", "in", partners.ids),
+                ("security_is_mmr", "=", True),
+                ("security_state", "!=", "terminated"),
+            ]
+        )
+        by_contract = contracts._security_recommended_amount()
+        totals = self.env["account.move"]._security_balance_rows(
+            "partner_id", partners.ids
+        )
+        in_contracts = self.env["account.move"]._security_balance_rows(
+            "security_contract_id", contracts.ids
+        )
+        result = {}
+        for partner in partners:
+            own = contracts.filtered(lambda c, p=partner: c.partner_id == p)
+            unbound = totals.get(partner.id, {}).get("security_balance", 0.0) - sum(
+                in_contracts.get(c.id, {}).get("security_balance", 0.0) for c in own
+            )
+            amount = sum(by_contract.get(c.id, 0.0) for c in own)
+            result[partner.id] = partner.currency_id.round(max(amount - unbound, 0.0))
+        return result

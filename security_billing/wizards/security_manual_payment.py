@@ -1,0 +1,158 @@
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import formatLang
+
+MANUAL_CATEGORY_CODES = ("cash", "correction")
+
+
+class SecurityManualPayment(models.TransientModel):
+    """One manual payment (cash or correction) of a subscriber or contract."""
+
+    _name = "security.manual.payment"
+    _description = "Security Billing Manual Payment"
+
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Subscriber",
+        required=True,
+        domain=[("security_is_subscriber", "=", True)],
+    )
+    contract_id = fields.Many2one(
+        "contract.contract",
+        string="Contract",
+        domain="[('partner_id', '=', partner_id), ('security_is_mmr', '=', True)]",
+        help="Pay this contract's invoices only; empty: all invoices of the "
+        "subscriber, oldest first.",
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    amount = fields.Monetary(required=True, currency_field="currency_id")
+    category_id = fields.Many2one(
+        "security.payment.category",
+        string="Category",
+        required=True,
+        domain=[("code", "in", MANUAL_CATEGORY_CODES)],
+        default=lambda self: self.env["security.payment.category"]._get_by_code("cash"),
+    )
+    journal_id = fields.Many2one(
+        "account.journal",
+        required=True,
+        domain="[('type', 'in', ('cash', 'bank')), ('company_id', '=', company_id)]",
+        default=lambda self: self._default_journal(),
+    )
+    allow_date = fields.Boolean(related="company_id.security_allow_cash_date")
+    date = fields.Date(required=True, default=fields.Date.context_today)
+    memo = fields.Char()
+    balance = fields.Monetary(
+        related="partner_id.security_balance", string="Current Balance"
+    )
+    recommended_amount = fields.Monetary(
+        related="partner_id.security_recommended_amount"
+    )
+
+    @api.model
+    def _default_journal(self):
+        journals = self.env["account.journal"].search(
+            [
+                ("type", "in", ("cash", "bank")),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        return journals.filtered(lambda j: j.type == "cash")[:1] or journals[:1]
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        model = self.env.context.get("active_model")
+        active_id = self.env.context.get("active_id")
+        if model == "res.partner" and active_id and "partner_id" in fields_list:
+            values.setdefault("partner_id", active_id)
+        if model == "contract.contract" and active_id:
+            contract = self.env["contract.contract"].browse(active_id)
+            values.setdefault("contract_id", contract.id)
+            values.setdefault("partner_id", contract.partner_id.id)
+        return values
+
+    @api.onchange("partner_id")
+    def _onchange_partner_id(self):
+        if self.contract_id.partner_id != self.partner_id:
+            self.contract_id = False
+
+    def _check_manual_payment(self):
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        if self.date != today and not self.company_id.security_allow_cash_date:
+            raise UserError(
+                _(
+                    "Company %(company)s does not allow choosing the date of a "
+                    "cash payment: the date must be today (%(today)s).",
+                    company=self.company_id.name,
+                    today=today,
+                )
+            )
+        if self.category_id.code not in MANUAL_CATEGORY_CODES:
+            raise UserError(
+                _(
+                    "A manual payment is a cash payment or a correction, not "
+                    "%(category)s.",
+                    category=self.category_id.display_name,
+                )
+            )
+        if not self.partner_id.security_is_subscriber:
+            raise UserError(
+                _(
+                    "%(partner)s is not a security subscriber.",
+                    partner=self.partner_id.display_name,
+                )
+            )
+        if self.contract_id and self.contract_id.partner_id != self.partner_id:
+            raise UserError(
+                _(
+                    "Contract %(contract)s does not belong to %(partner)s.",
+                    contract=self.contract_id.display_name,
+                    partner=self.partner_id.display_name,
+                )
+            )
+
+    def action_confirm(self):
+        self.ensure_one()
+        self._check_manual_payment()
+        result = self.env["account.payment"]._security_register_payment(
+            self.partner_id,
+            self.amount,
+            date=self.date,
+            journal=self.journal_id,
+            category=self.category_id,
+            contract=self.contract_id,
+            memo=self.memo,
+        )
+        payment = self.env["account.payment"].browse(result["payment_id"])
+        self._log_payment(payment, result["allocations"])
+        return {"type": "ir.actions.act_window_close"}
+
+    def _log_payment(self, payment, allocations):
+        body = Markup("<p>%s</p>") % _(
+            "%(category)s payment %(payment)s of %(amount)s registered.",
+            category=self.category_id.name,
+            payment=payment.display_name,
+            amount=self._format_amount(self.amount),
+        )
+        if allocations:
+            items = Markup("").join(
+                Markup("<li>%s: %s</li>")
+                % (alloc["invoice"], self._format_amount(alloc["amount"]))
+                for alloc in allocations
+            )
+            body += Markup("<p>%s</p><ul>%s</ul>") % (_("Allocated to:"), items)
+        else:
+            body += Markup("<p>%s</p>") % _("Nothing to allocate: kept as credit.")
+        for record in (self.partner_id, self.contract_id):
+            if record:
+                record.sudo().message_post(body=body)
+
+    def _format_amount(self, amount):
+        return formatLang(self.env, amount, currency_obj=self.currency_id)

@@ -1,0 +1,274 @@
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare, formatLang
+
+
+class SecurityTransferFunds(models.TransientModel):
+    """Move a subscriber's credit to another contract or subscriber.
+
+    Posts one balanced entry: a receivable debit on the source, reconciled
+    against the source's open credit, and a receivable credit on the target,
+    allocated oldest first by the one allocation function.
+    """
+
+    _name = "security.transfer.funds"
+    _description = "Security Billing Transfer of Funds"
+
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    source_partner_id = fields.Many2one(
+        "res.partner",
+        string="From Subscriber",
+        required=True,
+        domain=[("security_is_subscriber", "=", True)],
+    )
+    source_contract_id = fields.Many2one(
+        "contract.contract",
+        string="From Contract",
+        domain="[('partner_id', '=', source_partner_id), "
+        "('security_is_mmr', '=', True)]",
+        help="Take only the credit bound to this contract.",
+    )
+    target_partner_id = fields.Many2one(
+        "res.partner",
+        string="To Subscriber",
+        required=True,
+        domain=[("security_is_subscriber", "=", True)],
+    )
+    target_contract_id = fields.Many2one(
+        "contract.contract",
+        string="To Contract",
+        domain="[('partner_id', '=', target_partner_id), "
+        "('security_is_mmr', '=', True)]",
+    )
+    available_amount = fields.Monetary(
+        string="Available Credit",
+        compute="_compute_available_amount",
+        currency_field="currency_id",
+    )
+    amount = fields.Monetary(required=True, currency_field="currency_id")
+    date = fields.Date(required=True, default=fields.Date.context_today)
+    journal_id = fields.Many2one(
+        "account.journal",
+        required=True,
+        domain="[('type', '=', 'general'), ('company_id', '=', company_id)]",
+        default=lambda self: self.env["account.journal"].search(
+            [("type", "=", "general"), ("company_id", "=", self.env.company.id)],
+            limit=1,
+        ),
+    )
+    memo = fields.Char()
+    move_id = fields.Many2one("account.move", string="Entry", readonly=True)
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        model = self.env.context.get("active_model")
+        active_id = self.env.context.get("active_id")
+        if model == "res.partner" and active_id:
+            values.setdefault("source_partner_id", active_id)
+        if model == "contract.contract" and active_id:
+            contract = self.env["contract.contract"].browse(active_id)
+            values.setdefault("source_contract_id", contract.id)
+            values.setdefault("source_partner_id", contract.partner_id.id)
+        return values
+
+    @api.depends("source_partner_id", "source_contract_id", "company_id")
+    def _compute_available_amount(self):
+        for wizard in self:
+            credits = wizard._get_source_credit_lines()
+            wizard.available_amount = -sum(credits.mapped("amount_residual"))
+
+    @api.onchange("source_partner_id")
+    def _onchange_source_partner_id(self):
+        if self.source_contract_id.partner_id != self.source_partner_id:
+            self.source_contract_id = False
+
+    @api.onchange("target_partner_id")
+    def _onchange_target_partner_id(self):
+        if self.target_contract_id.partner_id != self.target_partner_id:
+            self.target_contract_id = False
+
+    def _get_source_credit_lines(self):
+        """Open receivable credit lines of the source, oldest first."""
+        self.ensure_one()
+        if not self.source_partner_id:
+            return self.env["account.move.line"]
+        domain = [
+            ("partner_id", "=", self.source_partner_id.commercial_partner_id.id),
+            ("security_in_balance", "=", True),
+            ("parent_state", "=", "posted"),
+            ("reconciled", "=", False),
+            ("amount_residual", "<", 0),
+            ("company_id", "=", self.company_id.id),
+        ]
+        if self.source_contract_id:
+            domain.append(("security_contract_id", "=", self.source_contract_id.id))
+        return self.env["account.move.line"].search(domain, order="date, id")
+
+    def _lock_source_credit_lines(self):
+        credits = self._get_source_credit_lines()
+        if credits:
+            self.env.cr.execute(
+                "SELECT id FROM account_move_line WHERE id IN %s FOR UPDATE",
+                [tuple(credits.ids)],
+            )
+            credits.invalidate_recordset(["amount_residual", "reconciled"])
+        return credits
+
+    def _check_transfer(self, credits):
+        self.ensure_one()
+        source = (self.source_partner_id, self.source_contract_id)
+        if source == (self.target_partner_id, self.target_contract_id):
+            raise UserError(_("The source and the target of a transfer are the same."))
+        for partner, contract in (
+            source,
+            (self.target_partner_id, self.target_contract_id),
+        ):
+            if not partner.security_is_subscriber:
+                raise UserError(
+                    _(
+                        "%(partner)s is not a security subscriber.",
+                        partner=partner.display_name,
+                    )
+                )
+            if contract and contract.partner_id != partner:
+                raise UserError(
+                    _(
+                        "Contract %(contract)s does not belong to %(partner)s.",
+                        contract=contract.display_name,
+                        partner=partner.display_name,
+                    )
+                )
+        rounding = self.currency_id.rounding
+        if float_compare(self.amount, 0.0, precision_rounding=rounding) <= 0:
+            raise UserError(_("The amount to transfer must be positive."))
+        available = -sum(credits.mapped("amount_residual"))
+        if float_compare(self.amount, available, precision_rounding=rounding) > 0:
+            raise UserError(
+                _(
+                    "Cannot transfer %(amount)s: %(source)s has only %(available)s "
+                    "of available credit.",
+                    amount=self._format_amount(self.amount),
+                    source=self._source_label(),
+                    available=self._format_amount(available),
+                )
+            )
+
+    def action_transfer(self):
+        self.ensure_one()
+        credits = self._lock_source_credit_lines()
+        self._check_transfer(credits)
+        move = self.env["account.move"].create(self._prepare_move_vals(credits))
+        move.action_post()
+        self.move_id = move
+        source_lines = move.line_ids.filtered(lambda line: line.debit)
+        self._reconcile_source(source_lines, credits)
+        target_line = move.line_ids.filtered(lambda line: line.credit)
+        allocations = target_line._security_allocate_oldest_first(
+            contract=self.target_contract_id or None
+        )
+        self._log_transfer(move, allocations)
+        (
+            self.source_partner_id | self.target_partner_id
+        ).commercial_partner_id._security_on_balance_changed()
+        return {"type": "ir.actions.act_window_close"}
+
+    def _prepare_move_vals(self, credits):
+        """One entry: debits on the source's receivable accounts (as much as
+        the oldest credits there), one credit on the target's receivable."""
+        memo = self.memo or _(
+            "Transfer from %(source)s to %(target)s",
+            source=self._source_label(),
+            target=self._target_label(),
+        )
+        source = self.source_partner_id.commercial_partner_id
+        target = self.target_partner_id.commercial_partner_id
+        line_vals = [
+            {
+                "name": memo,
+                "partner_id": source.id,
+                "account_id": account.id,
+                "debit": amount,
+                "credit": 0.0,
+            }
+            for account, amount in self._split_by_account(credits).items()
+        ]
+        line_vals.append(
+            {
+                "name": memo,
+                "partner_id": target.id,
+                "account_id": target.with_company(
+                    self.company_id
+                ).property_account_receivable_id.id,
+                "debit": 0.0,
+                "credit": self.amount,
+            }
+        )
+        return {
+            "move_type": "entry",
+            "journal_id": self.journal_id.id,
+            "company_id": self.company_id.id,
+            "date": self.date,
+            "ref": memo,
+            "security_is_payment": True,
+            "security_contract_id": self.target_contract_id.id,
+            "line_ids": [fields.Command.create(vals) for vals in line_vals],
+        }
+
+    def _split_by_account(self, credits):
+        """Amount to take from each receivable account, oldest credit first."""
+        left = self.amount
+        amounts = {}
+        for credit in credits:
+            if self.currency_id.is_zero(left):
+                break
+            take = min(left, -credit.amount_residual)
+            amounts[credit.account_id] = amounts.get(credit.account_id, 0.0) + take
+            left -= take
+        return amounts
+
+    def _reconcile_source(self, source_lines, credits):
+        for line in source_lines:
+            (
+                line | credits.filtered(lambda c, a=line.account_id: c.account_id == a)
+            ).reconcile()
+
+    def _source_label(self):
+        return (
+            self.source_contract_id.display_name or self.source_partner_id.display_name
+        )
+
+    def _target_label(self):
+        return (
+            self.target_contract_id.display_name or self.target_partner_id.display_name
+        )
+
+    def _format_amount(self, amount):
+        return formatLang(self.env, amount, currency_obj=self.currency_id)
+
+    def _log_transfer(self, move, allocations):
+        body = Markup("<p>%s</p>") % _(
+            "Transfer %(move)s of %(amount)s from %(source)s to %(target)s.",
+            move=move.display_name,
+            amount=self._format_amount(self.amount),
+            source=self._source_label(),
+            target=self._target_label(),
+        )
+        if allocations:
+            items = Markup("").join(
+                Markup("<li>%s: %s</li>")
+                % (alloc["invoice"].name, self._format_amount(alloc["amount"]))
+                for alloc in allocations
+            )
+            body += Markup("<p>%s</p><ul>%s</ul>") % (_("Allocated to:"), items)
+        partners = (
+            self.source_partner_id | self.target_partner_id
+        ).commercial_partner_id
+        contracts = self.source_contract_id | self.target_contract_id
+        for record in list(partners) + list(contracts):
+            record.sudo().message_post(body=body)

@@ -11,3 +11,12 @@ from . import account_payment
 from . import security_billing_api
 from . import res_company
 from . import res_config_settings
+from . import security_notification_log
+from . import security_dunning_rule
+from . import security_state_log
+from . import security_dunning
+from . import security_promised_payment
+from . import security_autopay_attempt
+from . import payment_transaction
+from . import payment_token
+from . import account_partial_reconcile

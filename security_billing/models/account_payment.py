@@ -115,6 +115,8 @@ class AccountPayment(models.Model):
             "security_external_id": external_id or False,
             "security_category_id": category.id if category else False,
             "security_contract_id": contract.id,
+            # channel-specific values, e.g. the online payment's transaction
+            **self.env.context.get("security_payment_extra_vals", {}),
         }
 
     def _security_allocate(self):

@@ -83,3 +83,140 @@ class ResCompany(models.Model):
                 )
             )
 
+
+    # ------------------------------ autopay, dunning, promised payments (issue 5)
+    security_autopay_trigger = fields.Selection(
+        [("post", "When the invoice is posted"), ("due", "On the due date")],
+        string="Charge Autopay",
+        default="post",
+        required=True,
+        help="When the saved billing method of a subscriber is charged.",
+    )
+    security_autopay_mandatory = fields.Boolean(
+        string="Autopay Mandatory With a Saved Method",
+        default=True,
+        help="Alarm.com behaviour: once a billing method is on file autopay is "
+        "on; the customer cannot switch it off or remove the method, only "
+        "replace it.",
+    )
+    security_autopay_retry_days = fields.Char(
+        string="Autopay Retry Schedule",
+        default="1,3,7",
+        required=True,
+        help="Days after a failed charge when it is retried, comma separated. "
+        "A declined (error) or cancelled charge, or a removed method, stops "
+        "the retries.",
+    )
+    security_autopay_notice_days = fields.Integer(
+        string="Upcoming Charge Notice (days)",
+        default=3,
+        help="Days before an autopay charge when the customer is told.",
+    )
+    security_low_balance_threshold = fields.Monetary(
+        string="Low Balance Threshold",
+        currency_field="currency_id",
+        help="Prepaid subscribers without autopay whose credit falls below "
+        "this amount are told to top up. 0 disables the notice.",
+    )
+    security_notify_email = fields.Boolean(string="Notify by Email", default=True)
+    security_notify_sms = fields.Boolean(
+        string="Notify by SMS",
+        default=True,
+        help="Also send an SMS when the subscriber's mobile number is known.",
+    )
+    security_promise_amount_type = fields.Selection(
+        [("share", "Share of the monthly fee"), ("fixed", "Fixed amount")],
+        string="Promised Payment Maximum",
+        default="share",
+        required=True,
+    )
+    security_promise_fee_share = fields.Float(
+        string="Share of the Monthly Fee (%)",
+        default=100.0,
+        help="Maximum promised amount as a percentage of the monthly fee.",
+    )
+    security_promise_max_amount = fields.Monetary(
+        string="Maximum Promised Amount",
+        currency_field="currency_id",
+        help="Maximum promised amount when it is a fixed amount.",
+    )
+    security_promise_days = fields.Integer(string="Promise Duration (days)", default=5)
+    security_promise_max_count = fields.Integer(
+        string="Promises Allowed", default=1, help="At most this many promises..."
+    )
+    security_promise_period_days = fields.Integer(
+        string="Per Period (days)", default=30, help="...in this many days."
+    )
+    security_promise_max_suspended_days = fields.Integer(
+        string="Refused When Suspended Longer Than (days)",
+        default=30,
+        help="No promised payment for accounts suspended longer than this.",
+    )
+    security_promise_cooldown_days = fields.Integer(
+        string="Cooldown After a Broken Promise (days)",
+        default=30,
+        help="No new promise for this many days after one expired unpaid.",
+    )
+
+    @api.constrains("security_autopay_retry_days")
+    def _check_security_autopay_retry_days(self):
+        for company in self:
+            company._security_autopay_retry_schedule()
+
+    @api.constrains(
+        "security_promise_fee_share",
+        "security_promise_max_amount",
+        "security_promise_days",
+        "security_promise_max_count",
+        "security_promise_period_days",
+        "security_promise_max_suspended_days",
+        "security_promise_cooldown_days",
+        "security_autopay_notice_days",
+        "security_low_balance_threshold",
+    )
+    def _check_security_promise_rules(self):
+        names = (
+            "security_promise_fee_share",
+            "security_promise_max_amount",
+            "security_promise_days",
+            "security_promise_max_count",
+            "security_promise_period_days",
+            "security_promise_max_suspended_days",
+            "security_promise_cooldown_days",
+            "security_autopay_notice_days",
+            "security_low_balance_threshold",
+        )
+        for company in self:
+            for fname in names:
+                if company[fname] < 0:
+                    raise ValidationError(
+                        _(
+                            "%(setting)s cannot be negative, got %(value)s.",
+                            setting=self._fields[fname].string,
+                            value=company[fname],
+                        )
+                    )
+
+    def _security_autopay_retry_schedule(self):
+        """The retry schedule as a sorted list of day offsets, e.g. [1, 3, 7]."""
+        self.ensure_one()
+        text = (self.security_autopay_retry_days or "").replace(" ", "")
+        try:
+            days = [int(part) for part in text.split(",") if part]
+        except ValueError as exc:
+            raise ValidationError(
+                _(
+                    "Autopay retry schedule %(text)r: write day numbers separated "
+                    "by commas, e.g. 1,3,7.",
+                    text=self.security_autopay_retry_days,
+                )
+            ) from exc
+        if any(day <= 0 for day in days) or days != sorted(set(days)):
+            raise ValidationError(
+                _(
+                    "Autopay retry schedule %(text)r: days must be positive and "
+                    "increasing, e.g. 1,3,7.",
+                    text=self.security_autopay_retry_days,
+                )
+            )
+        return days

@@ -263,3 +263,135 @@ class ResPartner(models.Model):
             amount = sum(by_contract.get(c.id, 0.0) for c in own)
             result[partner.id] = partner.currency_id.round(max(amount - unbound, 0.0))
         return result
+
+    # ------------------------------------ autopay, promised payments (issue 5)
+    security_autopay_token_id = fields.Many2one(
+        "payment.token",
+        string="Autopay Method",
+        copy=False,
+        domain="[('partner_id', 'child_of', id)]",
+        help="Saved billing method (a provider token: no card data is stored) "
+        "charged automatically for MMR invoices.",
+    )
+    security_autopay_enabled = fields.Boolean(
+        string="Autopay Enabled",
+        default=True,
+        copy=False,
+        help="Only used when the company lets customers switch autopay off.",
+    )
+    security_autopay_active = fields.Boolean(
+        string="Autopay", compute="_compute_security_autopay_active"
+    )
+    security_promise_ids = fields.One2many(
+        "security.promised.payment", "partner_id", string="Promised Payments"
+    )
+
+    @api.depends("security_autopay_token_id.active", "security_autopay_enabled")
+    def _compute_security_autopay_active(self):
+        for partner in self:
+            partner.security_autopay_active = bool(
+                partner._security_partner_autopay_token()
+            )
+
+    def _security_autopay_on(self):
+        """Autopay is on: always once a method is on file (company rule),
+        otherwise as the customer chose."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        return company.security_autopay_mandatory or self.security_autopay_enabled
+
+    def _security_partner_autopay_token(self):
+        self.ensure_one()
+        token = self.sudo().security_autopay_token_id
+        if not token.active or not self._security_autopay_on():
+            return token.browse()
+        return token
+
+    def _security_set_autopay_token(self, token):
+        """Save ``token`` as this subscriber's autopay method (replacing any).
+
+        Callable from the portal: checks the token belongs to the subscriber.
+        Returns ``{"ok", "token_id", "autopay"}``.
+        """
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        token = token.sudo()
+        if not token.exists() or not token.active:
+            raise UserError(self.env._("This payment method no longer exists."))
+        if token.partner_id.commercial_partner_id != partner:
+            raise UserError(
+                self.env._("This payment method belongs to another customer.")
+            )
+        if not token.provider_id.allow_tokenization:
+            raise UserError(
+                self.env._(
+                    "%(provider)s cannot charge saved methods.",
+                    provider=token.provider_id.name,
+                )
+            )
+        partner.sudo().write(
+            {"security_autopay_token_id": token.id, "security_autopay_enabled": True}
+        )
+        return {
+            "ok": True,
+            "token_id": token.id,
+            "autopay": partner.security_autopay_active,
+        }
+
+    def _security_check_autopay_change(self):
+        """Customers may not switch autopay off or remove the method when
+        the company makes autopay mandatory; managers may."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        if company.security_autopay_mandatory and not self.env.user.has_group(
+            "security_billing.group_security_billing_manager"
+        ):
+            raise UserError(
+                self.env._(
+                    "Autopay stays on while a billing method is on file: you "
+                    "can replace the method but not remove it."
+                )
+            )
+
+    def _security_set_autopay_enabled(self, enabled):
+        """Switch autopay on or off (refused for customers when mandatory)."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        if not enabled:
+            partner._security_check_autopay_change()
+        partner.sudo().security_autopay_enabled = bool(enabled)
+        return {"ok": True, "autopay": partner.security_autopay_active}
+
+    def _security_remove_autopay_token(self):
+        """Remove the saved method (refused for customers when mandatory)."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        partner._security_check_autopay_change()
+        partner.sudo().security_autopay_token_id = False
+        return {"ok": True, "autopay": False}
+
+    def _security_promise_rules(self, date_ref=None):
+        """What a promised payment request would get now, for display:
+        ``{"allowed", "reason", "max_amount", "amount_due", "due_date", "days"}``.
+        """
+        self.ensure_one()
+        rules = self.env["security.promised.payment"]._security_rules(
+            self.commercial_partner_id, date_ref=date_ref
+        )
+        rules.pop("contracts")
+        rules["due_date"] = fields.Date.to_string(rules["due_date"])
+        return rules
+
+    def _security_request_promised_payment(
+        self, amount=None, channel="portal", date_ref=None
+    ):
+        """Request a promised payment; ``{"ok", "amount", "due_date", "reason",
+        "promise_id"}``. A refusal is not an error: ``ok`` is False and
+        ``reason`` says why."""
+        self.ensure_one()
+        return self.env["security.promised.payment"]._security_request(
+            self.commercial_partner_id,
+            amount=amount,
+            channel=channel,
+            date_ref=date_ref,
+        )

@@ -1,2 +1,4 @@
 from . import security_manual_payment
 from . import security_transfer_funds
+from . import security_state_override_wizard
+from . import security_promise_wizard

@@ -1,0 +1,386 @@
+import logging
+from datetime import timedelta
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("draft", "Sending"),
+    ("pending", "Pending"),
+    ("done", "Paid"),
+    ("failed", "Failed, will retry"),
+    ("stopped", "Failed"),
+]
+LIVE_STATES = ("draft", "pending")
+
+
+class SecurityAutopayAttempt(models.Model):
+    """One off-session charge of a saved billing method for one MMR invoice.
+
+    Never charge twice: (invoice, attempt number) and the reference are
+    unique, the invoice row is locked (SKIP LOCKED) while an attempt is
+    created and sent, and no new attempt starts while one is live.
+    """
+
+    _name = "security.autopay.attempt"
+    _description = "Security Billing Autopay Attempt"
+    _order = "id desc"
+
+    name = fields.Char(string="Reference", required=True, readonly=True)
+    invoice_id = fields.Many2one(
+        "account.move", required=True, readonly=True, index=True, ondelete="restrict"
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Subscriber", required=True, readonly=True, index=True
+    )
+    contract_id = fields.Many2one("contract.contract", readonly=True, index=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, index=True
+    )
+    attempt_no = fields.Integer(string="Attempt", required=True, readonly=True)
+    token_id = fields.Many2one("payment.token", string="Method", readonly=True)
+    transaction_id = fields.Many2one(
+        "payment.transaction", readonly=True, index=True, ondelete="restrict"
+    )
+    payment_id = fields.Many2one(related="transaction_id.payment_id")
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    amount = fields.Monetary(readonly=True, currency_field="currency_id")
+    date = fields.Date(string="Charged On", required=True, readonly=True)
+    state = fields.Selection(
+        STATES, required=True, readonly=True, default="draft", index=True
+    )
+    next_retry_date = fields.Date(readonly=True)
+    error = fields.Text(readonly=True)
+
+    _sql_constraints = [
+        (
+            "invoice_attempt_uniq",
+            "unique (invoice_id, attempt_no)",
+            "This autopay attempt of the invoice already exists.",
+        ),
+        ("name_uniq", "unique (name)", "Autopay references are unique."),
+    ]
+
+    # -------------------------------------------------------------------- cron
+    @api.model
+    def _cron_security_autopay(self):
+        return self._security_run_autopay(commit=True)
+
+    @api.model
+    def _security_run_autopay(self, date_ref=None, commit=False):
+        """Charge the MMR invoices due for autopay; finish open attempts.
+
+        Each invoice is one unit of work (savepoint; committed when
+        ``commit``): one failing invoice never blocks the others. Returns
+        the attempts touched.
+        """
+        date_ref = date_ref or fields.Date.context_today(self)
+        attempts = self.browse()
+        for invoice_id in self._security_candidate_invoice_ids(date_ref):
+            attempt = self._security_step(
+                commit, self._security_charge_invoice, invoice_id, date_ref
+            )
+            if attempt:
+                self._security_step(commit, attempt._security_finish)
+                attempts |= attempt
+        return attempts
+
+    @api.model
+    def _security_step(self, commit, method, *args):
+        try:
+            with self.env.cr.savepoint():
+                result = method(*args)
+        except Exception:  # one broken invoice must not stop the run
+            _logger.exception("Autopay step %s%r failed", method.__name__, args)
+            return self.browse()
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        return result
+
+    @api.model
+    def _security_candidate_invoice_ids(self, date_ref):
+        """Posted open MMR invoices with a saved method whose charge is due."""
+        self.flush_model()
+        self.env["account.move"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT m.id
+              FROM account_move m
+              JOIN res_company c ON c.id = m.company_id
+              JOIN res_partner p ON p.id = m.commercial_partner_id
+              LEFT JOIN contract_contract k ON k.id = m.security_contract_id
+              LEFT JOIN LATERAL (
+                    SELECT a.state, a.next_retry_date, a.token_id
+                      FROM security_autopay_attempt a
+                     WHERE a.invoice_id = m.id
+                     ORDER BY a.attempt_no DESC LIMIT 1
+              ) last ON TRUE
+              LEFT JOIN payment_token t
+                ON t.id = COALESCE(k.security_autopay_token_id,
+                                   p.security_autopay_token_id)
+               AND t.active
+             WHERE m.move_type = 'out_invoice' AND m.state = 'posted'
+               AND m.security_is_mmr
+               AND m.payment_state IN ('not_paid', 'partial')
+               AND m.amount_residual > 0
+               AND m.company_id IN %(companies)s
+               AND CASE WHEN c.security_autopay_trigger = 'due'
+                        THEN m.invoice_date_due ELSE m.invoice_date END
+                   <= %(date)s
+               AND (last.state IN %(live)s
+                    OR (t.id IS NOT NULL
+                        AND (last.state IS NULL
+                             OR (last.state = 'failed'
+                                 AND last.next_retry_date <= %(date)s)
+                             OR (last.state = 'stopped'
+                                 AND last.token_id IS DISTINCT FROM t.id))))
+             ORDER BY m.invoice_date_due, m.id
+            """,
+            {
+                "companies": tuple(self.env.companies.ids),
+                "date": date_ref,
+                "live": LIVE_STATES,
+            },
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    # ----------------------------------------------------------------- charge
+    @api.model
+    def _security_charge_invoice(self, invoice_id, date_ref):
+        """Lock the invoice, then return its live attempt or start a new one."""
+        self.env.cr.execute(
+            "SELECT id FROM account_move WHERE id = %s FOR UPDATE SKIP LOCKED",
+            [invoice_id],
+        )
+        if not self.env.cr.fetchone():
+            return self.browse()  # another worker is charging it right now
+        invoice = self.env["account.move"].browse(invoice_id)
+        invoice.invalidate_recordset()
+        last = self.search(
+            [("invoice_id", "=", invoice.id)], order="attempt_no desc", limit=1
+        )
+        if last.state in LIVE_STATES:
+            return last
+        token = (
+            invoice.security_contract_id._security_autopay_token()
+            if (invoice.security_contract_id)
+            else invoice.commercial_partner_id._security_partner_autopay_token()
+        )
+        if not self._security_may_charge(invoice, token, last, date_ref):
+            return self.browse()
+        attempt = self.create(
+            self._prepare_attempt_vals(invoice, token, last, date_ref)
+        )
+        attempt._security_send()
+        return attempt
+
+    @api.model
+    def _security_may_charge(self, invoice, token, last, date_ref):
+        if not token or token.company_id != invoice.company_id:
+            return False
+        if invoice.payment_state not in ("not_paid", "partial"):
+            return False
+        if invoice.currency_id.compare_amounts(invoice.amount_residual, 0.0) <= 0:
+            return False
+        if not last:
+            return True
+        if last.state == "failed":
+            return last.next_retry_date and last.next_retry_date <= date_ref
+        return last.state == "stopped" and last.token_id != token
+
+    @api.model
+    def _prepare_attempt_vals(self, invoice, token, last, date_ref):
+        attempt_no = (last.attempt_no or 0) + 1
+        return {
+            "name": f"AUTOPAY-{invoice.id}-{attempt_no}",
+            "invoice_id": invoice.id,
+            "partner_id": invoice.commercial_partner_id.id,
+            "contract_id": invoice.security_contract_id.id,
+            "company_id": invoice.company_id.id,
+            "attempt_no": attempt_no,
+            "token_id": token.id,
+            "currency_id": invoice.currency_id.id,
+            "amount": invoice.amount_residual,
+            "date": date_ref,
+        }
+
+    def _prepare_transaction_vals(self):
+        self.ensure_one()
+        token = self.token_id
+        return {
+            "provider_id": token.provider_id.id,
+            "payment_method_id": token.payment_method_id.id,
+            "reference": self.name,
+            "amount": self.amount,
+            "currency_id": self.currency_id.id,
+            "partner_id": self.invoice_id.partner_id.id,
+            "token_id": token.id,
+            "operation": "offline",
+            "invoice_ids": [Command.set(self.invoice_id.ids)],
+        }
+
+    def _security_send(self):
+        """Create the transaction and ask the provider to charge the token.
+
+        A provider that refuses to even try (unavailable, misconfigured) is a
+        soft failure: retried on schedule. A declined or cancelled charge is a
+        hard failure (see ``_security_sync_state``).
+        """
+        self.ensure_one()
+        tx = (
+            self.env["payment.transaction"]
+            .sudo()
+            .create(self._prepare_transaction_vals())
+        )
+        self.transaction_id = tx
+        try:
+            with self.env.cr.savepoint():
+                tx._send_payment_request()
+        except (UserError, ValidationError) as exc:
+            tx._set_error(str(exc))
+            self._security_mark_failed(str(exc), retry=True)
+            return
+        self._security_sync_state()
+
+    def _security_finish(self):
+        """Post-process a charge the provider confirmed (also after a crash)."""
+        for attempt in self.filtered(lambda a: a.state in LIVE_STATES):
+            tx = attempt.transaction_id.sudo()
+            if tx.state == "done" and not tx.is_post_processed:
+                tx._post_process()  # creates and allocates the payment
+            attempt._security_sync_state()
+        return self
+
+    # ------------------------------------------------------------------ state
+    def _security_sync_state(self):
+        """Mirror the transaction state on the attempt."""
+        for attempt in self.filtered(lambda a: a.state in LIVE_STATES):
+            tx = attempt.transaction_id.sudo()
+            if tx.state == "done" and tx.payment_id:
+                attempt.write({"state": "done", "next_retry_date": False})
+            elif tx.state in ("done", "pending", "authorized"):
+                attempt.state = "pending"
+            elif tx.state in ("error", "cancel"):
+                attempt._security_mark_failed(
+                    tx.state_message
+                    or (
+                        _("The charge was cancelled.")
+                        if tx.state == "cancel"
+                        else _("The charge was declined.")
+                    ),
+                    retry=False,
+                )
+
+    def _security_mark_failed(self, error, retry):
+        """Record a failure, schedule the next retry if any, tell the customer."""
+        self.ensure_one()
+        next_date = self._security_next_retry_date() if retry else False
+        self.write(
+            {
+                "state": "failed" if next_date else "stopped",
+                "next_retry_date": next_date,
+                "error": error,
+            }
+        )
+        self.env["security.notification.log"]._security_notify(
+            "autopay_failed",
+            self,
+            self.partner_id,
+            amount=self.amount,
+            date_value=next_date,
+            note=error,
+            contract_id=self.contract_id,
+            company_id=self.company_id,
+        )
+
+    def _security_next_retry_date(self):
+        """Next date of the company's retry schedule; False when exhausted.
+
+        The schedule restarts when the customer saves a new method.
+        """
+        self.ensure_one()
+        schedule = self.company_id._security_autopay_retry_schedule()
+        same_method = self.search_count(
+            [
+                ("invoice_id", "=", self.invoice_id.id),
+                ("token_id", "=", self.token_id.id),
+                ("attempt_no", "<", self.attempt_no),
+            ]
+        )
+        if same_method >= len(schedule):
+            return False
+        first = self.search(
+            [
+                ("invoice_id", "=", self.invoice_id.id),
+                ("token_id", "=", self.token_id.id),
+            ],
+            order="attempt_no",
+            limit=1,
+        )
+        return first.date + timedelta(days=schedule[same_method])
+
+    # ------------------------------------------------------- upcoming notices
+    @api.model
+    def _security_notify_upcoming(self, date_ref):
+        """Tell autopay customers about charges due within the notice days."""
+        notices = self.env["security.notification.log"]
+        for company in self.env.companies:
+            horizon = date_ref + timedelta(days=company.security_autopay_notice_days)
+            for contract, charge_date, amount in self._security_upcoming_rows(
+                company, date_ref, horizon
+            ):
+                notices |= notices._security_notify(
+                    "autopay_upcoming",
+                    contract,
+                    contract.partner_id.commercial_partner_id,
+                    period=charge_date.isoformat(),
+                    amount=amount,
+                    date_value=charge_date,
+                    contract_id=contract,
+                    company_id=company,
+                )
+        return notices
+
+    @api.model
+    def _security_upcoming_rows(self, company, date_ref, horizon):
+        """``[(contract, charge date, amount)]`` of the coming autopay charges."""
+        contracts = (
+            self.env["contract.contract"]
+            .search(
+                [
+                    ("company_id", "=", company.id),
+                    ("security_is_mmr", "=", True),
+                    ("security_state", "!=", "terminated"),
+                ]
+            )
+            .filtered("security_autopay_active")
+        )
+        rows = []
+        if company.security_autopay_trigger == "due":
+            invoices = self.env["account.move"].search(
+                [
+                    ("security_contract_id", "in", contracts.ids),
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                    ("invoice_date_due", ">", date_ref),
+                    ("invoice_date_due", "<=", horizon),
+                ]
+            )
+            for invoice in invoices:
+                rows.append(
+                    (
+                        invoice.security_contract_id,
+                        invoice.invoice_date_due,
+                        invoice.amount_residual,
+                    )
+                )
+            return rows
+        for contract in contracts:
+            next_date = contract.recurring_next_date
+            if next_date and date_ref < next_date <= horizon:
+                amount = contract._security_fee_with_taxes("price_subtotal")
+                rows.append((contract, next_date, amount))
+        return rows

@@ -1,0 +1,48 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+"""Plug the 1CClientBankExchange parser into the OCA statement import."""
+
+import logging
+
+from odoo import models
+
+from odoo.addons.base.models.res_bank import sanitize_account_number
+
+_logger = logging.getLogger(__name__)
+
+
+class AccountStatementImport(models.TransientModel):
+    _inherit = "account.statement.import"
+
+    def _parse_file(self, data_file):
+        """Parse a 1CClientBankExchange file, else let the next parser try."""
+        parser = self.env["account.statement.import.1c.parser"]
+        try:
+            _logger.debug("Try parsing with 1CClientBankExchange.")
+            parsed = parser.parse(data_file)
+        except ValueError:
+            _logger.debug("Statement file is not a 1C file.", exc_info=True)
+            parsed = None
+        if parsed is None:
+            return super()._parse_file(data_file)
+        return [
+            (self._1c_currency_code(account), account, statements)
+            for _currency, account, statements in parsed
+        ]
+
+    def _1c_currency_code(self, account_number):
+        """1C files carry no currency: use the journal's (or company's)."""
+        journal = self.env["account.journal"].browse(self.env.context.get("journal_id"))
+        if not journal:
+            journal = self.env["account.journal"].search(
+                [
+                    ("type", "=", "bank"),
+                    (
+                        "bank_account_id.sanitized_acc_number",
+                        "ilike",
+                        sanitize_account_number(account_number),
+                    ),
+                ],
+                limit=1,
+            )
+        company = journal.company_id or self.env.company
+        return (journal.currency_id or company.currency_id).name

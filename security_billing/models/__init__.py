@@ -20,3 +20,5 @@ from . import security_autopay_attempt
 from . import payment_transaction
 from . import payment_token
 from . import account_partial_reconcile
+from . import security_app_connector
+from . import security_app_export_log

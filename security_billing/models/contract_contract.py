@@ -150,6 +150,8 @@ class ContractContract(models.Model):
         origin = self.env.context.get("security_state_origin", "payment")
         self.env["security.promised.payment"]._security_close_covered(self)
         self._security_update_state(origin=origin, only_improve=True)
+        # app status export (issue 6): one debounced UPDATE, no lock waits
+        self.env["security.app.connector"]._security_request_export(self)
         return True
 
     # ------------------------------------------------------ recommended amount
@@ -336,6 +338,8 @@ class ContractContract(models.Model):
         self.ensure_one()
         old = self.security_state
         self.sudo().write({"security_state": state, "security_state_since": date_ref})
+        # app status export (issue 6): the app shows the new lock state soon
+        self.env["security.app.connector"]._security_request_export(self)
         log = (
             self.env["security.state.log"]
             .sudo()

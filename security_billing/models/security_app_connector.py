@@ -1,0 +1,736 @@
+import base64
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+import time
+from datetime import timedelta
+
+import requests
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, float_repr, float_round
+from odoo.tools.safe_eval import safe_eval
+
+from .security_app_export_log import LOG_STATES
+from .security_site import AJAX_HUB_RE, VENDORS
+
+_logger = logging.getLogger(__name__)
+
+CONNECTOR_VENDORS = [
+    ("ajax", "Ajax billing server (JSON file)"),
+    ("webhook", "Generic JSON webhook"),
+    ("csv", "CSV file"),
+]
+# connector vendor -> site vendor it exports by default
+DEFAULT_SITE_VENDOR = {"ajax": "ajax", "webhook": "alarm_com", "csv": "other"}
+# connector vendor -> serializer method: (rows, filename stem) -> (content, ext, mime)
+SERIALIZERS = {
+    "ajax": "_serialize_ajax",
+    "webhook": "_serialize_webhook",
+    "csv": "_serialize_csv",
+}
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+ROW_FIELDS = (
+    "hubId",
+    "subscriptionFee",
+    "balance",
+    "currency",
+    "blocked",
+    "paymentDate",
+)
+FILENAME_FORMAT = "%Y-%m-%d-%H-%M-%S"
+RESPONSE_KEEP = 1000
+
+
+class SecurityAppConnector(models.Model):
+    """Uploads each site's billing status to a device vendor's app server."""
+
+    _name = "security.app.connector"
+    _description = "Device App Status Connector"
+    _order = "company_id, sequence, id"
+
+    name = fields.Char(required=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    vendor = fields.Selection(CONNECTOR_VENDORS, required=True, default="ajax")
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    site_vendor = fields.Selection(
+        VENDORS,
+        string="Sites Of Vendor",
+        compute="_compute_site_vendor",
+        store=True,
+        precompute=True,
+        readonly=False,
+        required=True,
+        help="The sites whose devices this connector reports.",
+    )
+    site_domain = fields.Char(
+        string="Site Filter",
+        default="[]",
+        help="Optional extra domain on protected sites, e.g. "
+        "[('life_safety', '=', False)].",
+    )
+    upload_url = fields.Char(string="Upload URL")
+    auth_type = fields.Selection(
+        [
+            ("none", "None"),
+            ("basic", "Basic (login and password)"),
+            ("bearer", "Bearer token"),
+        ],
+        string="Authentication",
+        required=True,
+        default="basic",
+    )
+    username = fields.Char(string="Login", groups="base.group_system", copy=False)
+    password = fields.Char(groups="base.group_system", copy=False)
+    token = fields.Char(string="API Token", groups="base.group_system", copy=False)
+    interval_minutes = fields.Integer(
+        string="Upload Every (Minutes)", default=5, required=True
+    )
+    debounce_seconds = fields.Integer(
+        string="Delay After Payment (Seconds)",
+        default=60,
+        required=True,
+        help="A payment requests an export this long after it; further payments "
+        "within that delay are sent with it.",
+    )
+    export_mode = fields.Selection(
+        [("full", "Full file"), ("changes", "Changed sites only")],
+        required=True,
+        default="full",
+        help="Ajax expects the full file every time.",
+    )
+    value_style = fields.Selection(
+        [("string", "Strings (Ajax specification)"), ("native", "Native JSON types")],
+        string="JSON Values",
+        required=True,
+        default="string",
+    )
+    connect_timeout = fields.Float(string="Connect Timeout (s)", default=5.0)
+    read_timeout = fields.Float(string="Read Timeout (s)", default=30.0)
+    retry_count = fields.Integer(
+        string="Retries",
+        default=3,
+        help="Further attempts after a timeout, connection error or HTTP 5xx. "
+        "HTTP 4xx is never retried.",
+    )
+    retry_backoff = fields.Float(
+        string="Retry Backoff (s)",
+        default=2.0,
+        help="Wait before retry n: backoff x 2^(n-1) seconds.",
+    )
+    next_export_at = fields.Datetime(
+        string="Next Scheduled Export", default=fields.Datetime.now, copy=False
+    )
+    export_requested = fields.Boolean(readonly=True, copy=False)
+    requested_export_at = fields.Datetime(
+        string="Requested Export At", readonly=True, copy=False
+    )
+    sync_state = fields.Text(
+        copy=False,
+        prefetch=False,
+        help="Technical: digest of each site's last sent row (changes-only mode).",
+    )
+    log_ids = fields.One2many("security.app.export.log", "connector_id")
+    log_count = fields.Integer(compute="_compute_log_info")
+    last_log_id = fields.Many2one(
+        "security.app.export.log", string="Last Export", compute="_compute_log_info"
+    )
+    last_state = fields.Selection(
+        LOG_STATES, string="Last Result", compute="_compute_log_info"
+    )
+
+    _sql_constraints = [
+        (
+            "interval_positive",
+            "check (interval_minutes > 0)",
+            "The upload interval must be at least one minute.",
+        ),
+        (
+            "debounce_positive",
+            "check (debounce_seconds >= 0)",
+            "The delay after a payment cannot be negative.",
+        ),
+        (
+            "retry_count_positive",
+            "check (retry_count >= 0 and retry_count <= 10)",
+            "Retries must be between 0 and 10.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------ compute
+    @api.depends("vendor")
+    def _compute_site_vendor(self):
+        for connector in self:
+            connector.site_vendor = DEFAULT_SITE_VENDOR.get(connector.vendor, "other")
+
+    def _compute_log_info(self):
+        groups = self.env["security.app.export.log"]._read_group(
+            [("connector_id", "in", self.ids)],
+            ["connector_id"],
+            ["__count", "id:max"],
+        )
+        data = {connector.id: (count, last) for connector, count, last in groups}
+        Log = self.env["security.app.export.log"]
+        for connector in self:
+            count, last = data.get(connector.id, (0, False))
+            connector.log_count = count
+            connector.last_log_id = Log.browse(last)
+            connector.last_state = connector.last_log_id.state
+
+    # ------------------------------------------------------------------- checks
+    @api.constrains("vendor", "export_mode")
+    def _check_export_mode(self):
+        for connector in self:
+            if connector.vendor == "ajax" and connector.export_mode != "full":
+                raise ValidationError(
+                    _(
+                        "Ajax needs the full file on every upload: %(name)s.",
+                        name=connector.name,
+                    )
+                )
+
+    @api.constrains("site_domain")
+    def _check_site_domain(self):
+        for connector in self:
+            try:
+                connector._get_site_domain()
+            except Exception as exc:
+                raise ValidationError(
+                    _(
+                        "Site filter of %(name)s is not a valid domain: %(error)s",
+                        name=connector.name,
+                        error=exc,
+                    )
+                ) from exc
+
+    @api.constrains("connect_timeout", "read_timeout", "retry_backoff")
+    def _check_timeouts(self):
+        for connector in self:
+            if connector.connect_timeout <= 0 or connector.read_timeout <= 0:
+                raise ValidationError(_("Timeouts must be positive."))
+            if connector.retry_backoff < 0:
+                raise ValidationError(_("The retry backoff cannot be negative."))
+
+    # --------------------------------------------------------------- the rows
+    def _get_site_domain(self):
+        self.ensure_one()
+        extra = safe_eval(self.site_domain or "[]")
+        if not isinstance(extra, list | tuple):
+            raise ValueError(
+                _("a domain is a list, e.g. [('life_safety', '=', False)]")
+            )
+        domain = [
+            ("company_id", "=", self.company_id.id),
+            ("vendor", "=", self.site_vendor),
+            ("active", "=", True),
+        ] + list(extra)
+        # validate it against the model now rather than at the next export
+        self.env["security.site"].sudo()._search(domain)
+        return domain
+
+    def _fetch_site_rows(self):
+        """Sites with their contract, currency and monthly fee: one query."""
+        self.ensure_one()
+        Site = self.env["security.site"].sudo()
+        site_query = Site._search(self._get_site_domain())
+        self.env["contract.line"].flush_model(["contract_id", "monthly_recurring"])
+        self.env["contract.contract"].flush_model()
+        Site.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT s.id, s.name, s.device_id, c.id, c.security_state,
+                       cur.name, COALESCE(fee.amount, 0)
+                  FROM security_site s
+                  LEFT JOIN contract_contract c ON c.id = s.contract_id
+                  LEFT JOIN res_company co ON co.id = c.company_id
+                  LEFT JOIN account_journal j ON j.id = c.journal_id
+                  LEFT JOIN product_pricelist pl ON pl.id = c.pricelist_id
+                  LEFT JOIN LATERAL (
+                        SELECT SUM(l.monthly_recurring) AS amount,
+                               BOOL_OR(l.automatic_price) AS automatic
+                          FROM contract_line l WHERE l.contract_id = c.id
+                  ) fee ON TRUE
+                  LEFT JOIN res_currency cur ON cur.id = COALESCE(
+                        c.manual_currency_id,
+                        CASE WHEN fee.automatic THEN pl.currency_id END,
+                        j.currency_id,
+                        co.currency_id)
+                 WHERE s.id IN %s
+                 ORDER BY s.device_id, s.id
+                """,
+                site_query.subselect(),
+            )
+        )
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _security_blocked_contract_ids(self, contract_ids):
+        """Blocked contracts among ``contract_ids``, set-based.
+
+        Reads ``contract.contract.security_blocked`` itself: straight from its
+        column if stored, else computed only for the contracts that are not
+        plainly active (an active contract is never blocked).
+        """
+        if not contract_ids:
+            return set()
+        Contract = self.env["contract.contract"].sudo()
+        ids = tuple(contract_ids)
+        if Contract._fields["security_blocked"].store:
+            Contract.flush_model(["security_blocked"])
+            self.env.cr.execute(
+                "SELECT id FROM contract_contract WHERE id IN %s AND security_blocked",
+                (ids,),
+            )
+            return {row[0] for row in self.env.cr.fetchall()}
+        self.env.cr.execute(
+            "SELECT id FROM contract_contract WHERE id IN %s "
+            "AND COALESCE(security_state, 'active') != 'active'",
+            (ids,),
+        )
+        candidates = Contract.browse([row[0] for row in self.env.cr.fetchall()])
+        return set(candidates.filtered("security_blocked").ids)
+
+    def _security_collect_rows(self):
+        """Validated status rows of the connector's sites, set-based.
+
+        Returns ``(rows, skipped)``: rows are dicts with native values
+        (``hubId``, ``subscriptionFee``, ``balance``, ``currency``, ``blocked``,
+        ``paymentDate``); skipped are ``{site_id, site, hub_id, reason}``.
+        """
+        self.ensure_one()
+        sites = self._fetch_site_rows()
+        contract_ids = {row[3] for row in sites if row[3]}
+        balances = self.env["account.move"]._security_balance_rows(
+            "security_contract_id", list(contract_ids)
+        )
+        contracts = self.env["contract.contract"].sudo().browse(contract_ids)
+        dates = contracts._security_date_data()
+        blocked = self._security_blocked_contract_ids(contract_ids)
+        rows, skipped = [], []
+        for site_id, name, device, contract_id, _state, currency, fee in sites:
+            balance = balances.get(contract_id, {}).get("security_balance") or 0.0
+            next_date = dates.get(contract_id, {}).get("security_next_payment_date")
+            row = {
+                "hubId": device,
+                "subscriptionFee": float_round(fee, precision_digits=2) + 0.0,
+                "balance": float_round(balance, precision_digits=2) + 0.0,
+                "currency": currency,
+                "blocked": contract_id in blocked,
+                "paymentDate": next_date.isoformat() if next_date else None,
+            }
+            reason = self._check_row(row, contract_id)
+            if reason:
+                skipped.append(
+                    {
+                        "site_id": site_id,
+                        "site": name,
+                        "hub_id": device,
+                        "reason": reason,
+                    }
+                )
+            else:
+                rows.append(row)
+        return rows, skipped
+
+    def _check_row(self, row, contract_id):
+        """Why this row cannot be sent, or None: never send a malformed row."""
+        if not row["hubId"]:
+            return _("no device id")
+        if self.site_vendor == "ajax" and not AJAX_HUB_RE.match(row["hubId"]):
+            return _(
+                "invalid hub id %(hub)r (8 hexadecimal characters)", hub=row["hubId"]
+            )
+        if not contract_id:
+            return _("no contract")
+        if not row["currency"] or not CURRENCY_RE.match(row["currency"]):
+            return _("missing currency")
+        if row["subscriptionFee"] <= 0:
+            return _("monthly fee is not positive")
+        if not row["paymentDate"]:
+            return _("no next payment date")
+        return None
+
+    # ------------------------------------------------------------- serializers
+    def _security_build_payload(self, now=None):
+        """Build the file: ``{filename, content, records, skipped, skipped_sites,
+        mimetype}``. The file name is the creation time in UTC."""
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        rows, skipped = self._security_collect_rows()
+        digests = None
+        if self.export_mode == "changes":
+            rows, digests = self._filter_changed_rows(rows)
+        content, ext, mimetype = getattr(self, SERIALIZERS[self.vendor])(rows, now)
+        return {
+            "filename": f"{now.strftime(FILENAME_FORMAT)}.{ext}",
+            "content": content,
+            "mimetype": mimetype,
+            "records": len(rows),
+            "skipped": len(skipped),
+            "skipped_sites": skipped,
+            "digests": digests,
+        }
+
+    def _string_row(self, row):
+        return {
+            "hubId": row["hubId"],
+            "subscriptionFee": float_repr(row["subscriptionFee"], 2),
+            "balance": float_repr(row["balance"], 2),
+            "currency": row["currency"],
+            "blocked": "true" if row["blocked"] else "false",
+            "paymentDate": row["paymentDate"],
+        }
+
+    def _json_row(self, row):
+        """One row as a JSON object; native style keeps 2-decimal numbers."""
+        if self.value_style == "string":
+            return json.dumps(self._string_row(row), separators=(",", ":"))
+        return (
+            '{"hubId":%s,"subscriptionFee":%s,"balance":%s,"currency":%s,'
+            '"blocked":%s,"paymentDate":%s}'
+            % (
+                json.dumps(row["hubId"]),
+                float_repr(row["subscriptionFee"], 2),
+                float_repr(row["balance"], 2),
+                json.dumps(row["currency"]),
+                "true" if row["blocked"] else "false",
+                json.dumps(row["paymentDate"]),
+            )
+        )
+
+    def _json_array(self, rows):
+        if not rows:
+            return "[]\n"
+        return "[\n" + ",\n".join(self._json_row(row) for row in rows) + "\n]\n"
+
+    def _serialize_ajax(self, rows, now):
+        return self._json_array(rows), "json", "application/json"
+
+    def _serialize_webhook(self, rows, now):
+        head = json.dumps(
+            {
+                "company": self.company_id.name,
+                "generatedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "mode": self.export_mode,
+                "count": len(rows),
+            },
+            separators=(",", ":"),
+        )
+        content = '%s,"records":%s}\n' % (head[:-1], self._json_array(rows).rstrip())
+        return content, "json", "application/json"
+
+    def _serialize_csv(self, rows, now):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(ROW_FIELDS)
+        for row in rows:
+            values = self._string_row(row)
+            writer.writerow([values[name] for name in ROW_FIELDS])
+        return out.getvalue(), "csv", "text/csv"
+
+    def _row_digest(self, row):
+        text = "|".join(str(row[name]) for name in ROW_FIELDS)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    def _filter_changed_rows(self, rows):
+        """Rows whose content changed since the last successful upload."""
+        previous = json.loads(self.sudo().sync_state or "{}")
+        digests, changed = {}, []
+        for row in rows:
+            digest = self._row_digest(row)
+            digests[row["hubId"]] = digest
+            if previous.get(row["hubId"]) != digest:
+                changed.append(row)
+        return changed, digests
+
+    # ------------------------------------------------------------------ upload
+    def _prepare_upload_kwargs(self, payload):
+        self.ensure_one()
+        conn = self.sudo()
+        kwargs = {"timeout": (self.connect_timeout, self.read_timeout), "headers": {}}
+        if self.auth_type == "basic":
+            kwargs["auth"] = (conn.username or "", conn.password or "")
+        elif self.auth_type == "bearer":
+            kwargs["headers"]["Authorization"] = f"Bearer {conn.token or ''}"
+        body = payload["content"].encode()
+        if self.vendor == "webhook":
+            kwargs["data"] = body
+            kwargs["headers"]["Content-Type"] = "application/json; charset=utf-8"
+        else:
+            kwargs["files"] = {"file": (payload["filename"], body, payload["mimetype"])}
+        return kwargs
+
+    def _security_upload(self, payload):
+        """POST the payload with retries: timeouts, connection errors and 5xx
+        are retried with exponential backoff, 4xx and other errors are not.
+
+        Returns ``{attempts, http_status, response_body, error}``.
+        """
+        self.ensure_one()
+        if not self.upload_url:
+            return {"attempts": 0, "error": _("No upload URL is set.")}
+        kwargs = self._prepare_upload_kwargs(payload)
+        result = {"attempts": 0, "http_status": 0, "response_body": "", "error": ""}
+        with requests.Session() as session:
+            for attempt in range(1, self.retry_count + 2):
+                result["attempts"] = attempt
+                retry = self._upload_once(session, kwargs, result)
+                if not retry or attempt > self.retry_count:
+                    break
+                time.sleep(self.retry_backoff * 2 ** (attempt - 1))
+        return result
+
+    def _upload_once(self, session, kwargs, result):
+        """One attempt; fills ``result`` and returns whether to retry."""
+        try:
+            response = session.post(self.upload_url, **kwargs)
+        except requests.Timeout as exc:
+            result.update(http_status=0, response_body="")
+            result["error"] = _("Timeout: %(error)s", error=exc)
+            return True
+        except requests.ConnectionError as exc:
+            result.update(http_status=0, response_body="")
+            result["error"] = _("Connection error: %(error)s", error=exc)
+            return True
+        except requests.RequestException as exc:
+            result["error"] = _("Request failed: %(error)s", error=exc)
+            return False
+        result["http_status"] = response.status_code
+        result["response_body"] = response.text[:RESPONSE_KEEP]
+        if response.status_code < 400:
+            result["error"] = ""
+            return False
+        result["error"] = _(
+            "HTTP %(status)s %(reason)s",
+            status=response.status_code,
+            reason=response.reason or "",
+        )
+        return response.status_code >= 500
+
+    # ----------------------------------------------------------------- exports
+    def _security_export(self, trigger="manual"):
+        """Build, upload and log one export of each connector now."""
+        logs = self.env["security.app.export.log"]
+        for connector in self:
+            log = logs.sudo().create(connector._prepare_log_vals(trigger))
+            log._security_run()
+            logs |= log
+        return logs
+
+    def _prepare_log_vals(self, trigger):
+        self.ensure_one()
+        return {
+            "connector_id": self.id,
+            "company_id": self.company_id.id,
+            "trigger": trigger,
+            "state": "queued",
+        }
+
+    def _security_store_sync_state(self, digests):
+        """Changes-only mode: remember what the server now has."""
+        self.ensure_one()
+        if digests is None:
+            return
+        state = json.loads(self.sudo().sync_state or "{}")
+        state.update(digests)
+        self.sudo().sync_state = json.dumps(state, separators=(",", ":"))
+
+    @api.model
+    def _get_due_domain(self, now):
+        return [
+            ("active", "=", True),
+            "|",
+            ("next_export_at", "<=", now),
+            "&",
+            ("export_requested", "=", True),
+            ("requested_export_at", "<=", now),
+        ]
+
+    @api.model
+    def _cron_export_app_status(self):
+        """Queue the due connectors, then run one queued export per call.
+
+        Queuing and running are separate cron batches (the progress API commits
+        between them), so the slow upload never holds a lock on the connector
+        that a payment's export request would wait for.
+        """
+        Log = self.env["security.app.export.log"].sudo()
+        queued = self._security_queue_due_exports()
+        if queued:
+            self.env["ir.cron"]._notify_progress(
+                done=len(queued), remaining=len(queued)
+            )
+            return queued
+        pending = Log.search([("state", "=", "queued")], order="id")
+        if pending:
+            pending[0]._security_run()
+            self.env["ir.cron"]._notify_progress(done=1, remaining=len(pending) - 1)
+        return pending[:1]
+
+    @api.model
+    def _security_queue_due_exports(self):
+        now = fields.Datetime.now()
+        connectors = self.sudo().search(self._get_due_domain(now))
+        busy = (
+            self.env["security.app.export.log"]
+            .sudo()
+            .search([("connector_id", "in", connectors.ids), ("state", "=", "queued")])
+        )
+        connectors -= busy.connector_id
+        logs = self.env["security.app.export.log"].sudo()
+        for connector in connectors:
+            trigger = (
+                "requested"
+                if connector.export_requested and connector.requested_export_at <= now
+                else "cron"
+            )
+            logs |= logs.create(connector._prepare_log_vals(trigger))
+            connector.write(connector._prepare_next_schedule_vals(now))
+        return logs
+
+    def _prepare_next_schedule_vals(self, now):
+        self.ensure_one()
+        return {
+            "next_export_at": now + timedelta(minutes=self.interval_minutes),
+            "export_requested": False,
+            "requested_export_at": False,
+        }
+
+    @api.model
+    def _security_request_export(self, contracts):
+        """Money moved (or service status changed) for ``contracts``: ask the
+        connectors covering their sites for an export after their delay.
+
+        Debounced: a connector already waiting for a requested export is left
+        alone, so many payments within the delay make one export. One UPDATE;
+        it waits for no lock held by a running export.
+        """
+        if not contracts:
+            return []
+        self.flush_model()
+        self.env["security.site"].flush_model(["contract_id", "company_id", "vendor"])
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            """
+            UPDATE security_app_connector ac
+               SET export_requested = TRUE,
+                   requested_export_at =
+                        %(now)s + ac.debounce_seconds * INTERVAL '1 second'
+             WHERE ac.active AND NOT COALESCE(ac.export_requested, FALSE)
+               AND EXISTS (
+                    SELECT 1 FROM security_site s
+                     WHERE s.contract_id IN %(ids)s AND s.active
+                       AND s.company_id = ac.company_id
+                       AND s.vendor = ac.site_vendor)
+            RETURNING ac.id, ac.requested_export_at
+            """,
+            {"now": now, "ids": tuple(contracts.ids)},
+        )
+        rows = self.env.cr.fetchall()
+        if rows:
+            self.invalidate_model(["export_requested", "requested_export_at"])
+            cron = self.env.ref(
+                "security_billing.ir_cron_security_app_export", raise_if_not_found=False
+            )
+            if cron:
+                cron.sudo()._trigger(at=sorted({row[1] for row in rows}))
+        return [row[0] for row in rows]
+
+    # ----------------------------------------------------------------- actions
+    def action_export_now(self):
+        self.ensure_one()
+        log = self._security_export(trigger="manual")
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "security.app.export.log",
+            "res_id": log.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def action_download_file(self):
+        """The file as it would be uploaded now (nothing is sent or logged)."""
+        self.ensure_one()
+        payload = self._security_build_payload()
+        attachment = self._security_attach_download(payload)
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{attachment.id}?download=true",
+            "target": "self",
+        }
+
+    def _security_attach_download(self, payload):
+        Attachment = self.env["ir.attachment"].sudo()
+        Attachment.search(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "=", self.id),
+                ("description", "=", "app-status-download"),
+            ]
+        ).unlink()
+        return Attachment.create(
+            {
+                "name": payload["filename"],
+                "raw": payload["content"].encode(),
+                "mimetype": payload["mimetype"],
+                "res_model": self._name,
+                "res_id": self.id,
+                "description": "app-status-download",
+            }
+        )
+
+    def action_view_logs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "security_billing.action_security_app_export_log"
+        )
+        action["domain"] = [("connector_id", "=", self.id)]
+        return action
+
+    @api.model
+    def _security_get_for_vendor(self, vendor, company=None):
+        """The company's first active connector of ``vendor``, or an unsaved
+        default one so a file can be built before any connector is set up."""
+        valid = dict(CONNECTOR_VENDORS)
+        if not isinstance(vendor, str) or vendor not in valid:
+            raise UserError(
+                _(
+                    "Unknown app vendor %(vendor)r: use one of %(valid)s.",
+                    vendor=vendor,
+                    valid=", ".join(valid),
+                )
+            )
+        company = company or self.env.company
+        connector = self.search(
+            [("vendor", "=", vendor), ("company_id", "=", company.id)], limit=1
+        )
+        return connector or self.new({"vendor": vendor, "company_id": company.id})
+
+    @api.model
+    def _security_public_payload(self, payload):
+        """What the API and the download button hand out."""
+        return {
+            "filename": payload["filename"],
+            "content": payload["content"],
+            "records": payload["records"],
+            "skipped": payload["skipped"],
+            "skipped_sites": payload["skipped_sites"],
+        }
+
+    @api.model
+    def _security_attachment_vals(self, payload, log):
+        return {
+            "name": payload["filename"],
+            "datas": base64.b64encode(payload["content"].encode()),
+            "mimetype": payload["mimetype"],
+            "res_model": log._name,
+            "res_id": log.id,
+        }

@@ -14,6 +14,13 @@
         "account_statement_import_camt",
         "account_statement_import_sheet_file",
     ],
-    "data": [],
+    "data": [
+        "security/ir.model.access.csv",
+        "security/security_terminal_rules.xml",
+        "views/security_terminal_provider_views.xml",
+        "views/security_terminal_payment_views.xml",
+        "views/security_terminal_reconciliation_views.xml",
+        "views/security_terminal_menus.xml",
+    ],
     "installable": True,
 }

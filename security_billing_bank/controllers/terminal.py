@@ -1,0 +1,88 @@
+"""OSMP/QIWI check-pay endpoint of the payment terminal networks.
+
+Thin: find the provider, filter the source address, check HTTP Basic
+credentials, hand the parameters to the provider's ``_osmp_check`` /
+``_osmp_pay`` and render their dict as the protocol's XML. The business
+rules and the result codes live in ``security.terminal.provider``.
+
+The database: the route is ``auth="none"`` without session, so the server
+must select the database by itself (one database, or ``--db-filter``).
+"""
+
+import base64
+import binascii
+import re
+import xml.etree.ElementTree as ET
+
+from odoo import SUPERUSER_ID, http
+from odoo.http import request
+
+PARAMS = ("command", "txn_id", "account", "sum", "txn_date")
+XML_HEADERS = [
+    ("Content-Type", "text/xml; charset=utf-8"),
+    ("Cache-Control", "no-store"),
+]
+# characters XML 1.0 cannot carry, even escaped
+XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class TerminalController(http.Controller):
+    @http.route(
+        "/security_billing/terminal/<string:provider_code>",
+        type="http",
+        auth="none",
+        methods=["GET", "POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def security_terminal(self, provider_code, **kwargs):
+        provider = request.env["security.terminal.provider"]
+        provider = provider.with_user(SUPERUSER_ID)._osmp_get_provider(provider_code)
+        if not provider or not provider.active:
+            return request.make_response("", status=404)
+        if not provider._osmp_address_allowed(request.httprequest.remote_addr):
+            return request.make_response("", status=403)
+        if not provider._osmp_credentials_ok(*self._get_basic_credentials()):
+            return request.make_response(
+                "",
+                status=401,
+                headers=[("WWW-Authenticate", 'Basic realm="terminal"')],
+            )
+        params = {name: kwargs.get(name) for name in PARAMS}
+        command = params["command"]
+        if command == "check":
+            answer = provider._osmp_check(params)
+        elif command == "pay":
+            answer = provider._osmp_pay(params)
+        else:
+            answer = provider._osmp_unknown_command(params)
+        return request.make_response(self._render_xml(answer), headers=XML_HEADERS)
+
+    @staticmethod
+    def _get_basic_credentials():
+        """(login, password) of the Authorization header, or (None, None)."""
+        header = request.httprequest.headers.get("Authorization") or ""
+        scheme, _sep, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            return None, None
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+        login, sep, password = decoded.partition(":")
+        return (login, password) if sep else (None, None)
+
+    @staticmethod
+    def _render_xml(answer):
+        root = ET.Element("response")
+        for tag in ("osmp_txn_id", "prv_txn", "sum", "result", "comment"):
+            value = answer.get(tag)
+            if value is not None:
+                ET.SubElement(root, tag).text = XML_INVALID_RE.sub("", str(value))
+        if answer.get("fields"):
+            fields_node = ET.SubElement(root, "fields")
+            for index, (name, value) in enumerate(answer["fields"], start=1):
+                node = ET.SubElement(fields_node, f"field{index}", name=name)
+                node.text = XML_INVALID_RE.sub("", str(value))
+        body = ET.tostring(root, encoding="unicode")
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + body

@@ -76,6 +76,7 @@ class SecurityAutopayAttempt(models.Model):
         ``commit``): one failing invoice never blocks the others. Returns
         the attempts touched.
         """
+        self = self.sudo()  # a system process: charges, payments, notices
         date_ref = date_ref or fields.Date.context_today(self)
         attempts = self.browse()
         for invoice_id in self._security_candidate_invoice_ids(date_ref):
@@ -93,7 +94,9 @@ class SecurityAutopayAttempt(models.Model):
             with self.env.cr.savepoint():
                 result = method(*args)
         except Exception:  # one broken invoice must not stop the run
-            _logger.exception("Autopay step %s%r failed", method.__name__, args)
+            _logger.exception(
+                "Autopay step %s%r failed", getattr(method, "__name__", method), args
+            )
             return self.browse()
         if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -102,8 +105,7 @@ class SecurityAutopayAttempt(models.Model):
     @api.model
     def _security_candidate_invoice_ids(self, date_ref):
         """Posted open MMR invoices with a saved method whose charge is due."""
-        self.flush_model()
-        self.env["account.move"].flush_model()
+        self.env.flush_all()
         self.env.cr.execute(
             """
             SELECT m.id

@@ -3,8 +3,13 @@ from . import security_payment_request
 from . import product_template
 from . import res_partner
 from . import security_site
+from . import contract_recurring_mixin
+from . import contract_template
+from . import contract_template_line
 from . import contract_contract
 from . import contract_line
+from . import security_billing_run
+from . import security_billing_run_error
 from . import account_move
 from . import account_move_line
 from . import account_payment

@@ -1,6 +1,25 @@
+import operator as py_operator
+
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 PAID_STATES = ("paid", "in_payment", "reversed")
+
+# SQL sums of the open receivable lines behind each computed balance field.
+BALANCE_AGGREGATES = {
+    "security_balance": "SUM(-l.amount_residual)",
+    "security_balance_due": "SUM(GREATEST(l.amount_residual, 0))",
+    "security_past_due": "SUM(CASE WHEN l.amount_residual > 0 "
+    "AND l.date_maturity < %(today)s THEN l.amount_residual ELSE 0 END)",
+}
+SEARCH_OPERATORS = {
+    "=": py_operator.eq,
+    "!=": py_operator.ne,
+    "<": py_operator.lt,
+    "<=": py_operator.le,
+    ">": py_operator.gt,
+    ">=": py_operator.ge,
+}
 
 
 class AccountMove(models.Model):
@@ -21,6 +40,14 @@ class AccountMove(models.Model):
         store=True,
         index=True,
         help="Invoice of an MMR contract: it makes up the customer's balance.",
+    )
+    security_billing_run_id = fields.Many2one(
+        "security.billing.run",
+        string="Billing Run",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
     )
     security_is_payment = fields.Boolean(
         string="Security Payment",
@@ -135,3 +162,40 @@ class AccountMove(models.Model):
     def button_cancel(self):
         self._security_check_posted_payment_change()
         return super().button_cancel()
+
+    @api.model
+    def _security_search_balance(self, group_field, fname, operator, value):
+        """Domain on ``id`` for a search on a computed security balance.
+
+        One grouped SQL query over the same lines as ``_security_balance_rows``;
+        records without open lines count as 0.
+        """
+        assert group_field in ("partner_id", "security_contract_id")
+        if operator not in SEARCH_OPERATORS or isinstance(value, bool | str):
+            raise UserError(
+                self.env._(
+                    "Unsupported search on %(field)s: %(operator)s %(value)r.",
+                    field=fname,
+                    operator=operator,
+                    value=value,
+                )
+            )
+        value = value or 0.0
+        aggregate = BALANCE_AGGREGATES[fname]
+        holds_for_zero = SEARCH_OPERATORS[operator](0.0, value)
+        self.env["account.move.line"].flush_model()
+        self.env.cr.execute(
+            f"""
+            SELECT l.{group_field}
+              FROM account_move_line l
+             WHERE l.{group_field} IS NOT NULL
+               AND l.security_in_balance
+               AND l.parent_state = 'posted'
+               AND l.amount_residual != 0
+             GROUP BY l.{group_field}
+            HAVING {"NOT" if holds_for_zero else ""} ({aggregate} {operator} %(value)s)
+            """,
+            {"value": value, "today": fields.Date.context_today(self)},
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        return [("id", "not in" if holds_for_zero else "in", ids)]

@@ -1,7 +1,15 @@
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+import logging
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
 
 from .account_move import PAID_STATES
+
+_logger = logging.getLogger(__name__)
+
+# A billing run bills at most this many overdue periods per contract.
+MAX_CATCH_UP = 36
 
 SECURITY_STATES = [
     ("active", "Active"),
@@ -44,13 +52,19 @@ class ContractContract(models.Model):
         help="MMR per month, whatever the billing frequency.",
     )
     security_balance = fields.Monetary(
-        string="Balance", compute="_compute_security_balances"
+        string="Balance",
+        compute="_compute_security_balances",
+        search="_search_security_balance",
     )
     security_balance_due = fields.Monetary(
-        string="Balance Due", compute="_compute_security_balances"
+        string="Balance Due",
+        compute="_compute_security_balances",
+        search="_search_security_balance_due",
     )
     security_past_due = fields.Monetary(
-        string="Past Due", compute="_compute_security_balances"
+        string="Past Due",
+        compute="_compute_security_balances",
+        search="_search_security_past_due",
     )
     security_paid_until = fields.Date(
         string="Paid Until", compute="_compute_security_balances"
@@ -80,6 +94,21 @@ class ContractContract(models.Model):
             contract.security_monthly_fee = sum(
                 contract.contract_line_ids.mapped("monthly_recurring")
             )
+
+    def _search_security_balance(self, operator, value):
+        return self.env["account.move"]._security_search_balance(
+            "security_contract_id", "security_balance", operator, value
+        )
+
+    def _search_security_balance_due(self, operator, value):
+        return self.env["account.move"]._security_search_balance(
+            "security_contract_id", "security_balance_due", operator, value
+        )
+
+    def _search_security_past_due(self, operator, value):
+        return self.env["account.move"]._security_search_balance(
+            "security_contract_id", "security_past_due", operator, value
+        )
 
     def _compute_security_balances(self):
         rows = self.env["account.move"]._security_balance_rows(
@@ -640,3 +669,198 @@ class ContractContract(models.Model):
         contracts._security_end_overrides(date_ref)
         self.env["security.promised.payment"]._security_expire(date_ref)
         return contracts._security_update_state(date_ref=date_ref, origin="cron")
+
+    # ------------------------------------------- billing frequencies (issue 3)
+    def _compute_recurring_next_date(self):
+        """Prorated contracts align their periods: compute them one by one."""
+        prorated, others = self._security_split_prorated()
+        super(ContractContract, others)._compute_recurring_next_date()
+        for contract in prorated:
+            super(ContractContract, contract)._compute_recurring_next_date()
+
+    # ------------------------------------------------------ billing run (issue 3)
+    @api.model
+    def _get_contracts_to_invoice_domain(self, date_ref=None):
+        """MMR contracts are billed (and posted) by the security billing run.
+
+        In a billing run (context ``security_billing_run``) the domain is the
+        due MMR contracts; the stock OCA cron bills the other contracts only,
+        so it never leaves draft invoices of MMR contracts behind.
+        """
+        domain = super()._get_contracts_to_invoice_domain(date_ref)
+        if self.env.context.get("security_billing_run"):
+            return expression.AND(
+                [
+                    domain,
+                    [
+                        ("security_is_mmr", "=", True),
+                        ("contract_type", "=", "sale"),
+                        ("generation_type", "=", "invoice"),
+                    ],
+                ]
+            )
+        if self.env.context.get("security_billing_include_mmr"):
+            return domain
+        return expression.AND([domain, [("security_is_mmr", "=", False)]])
+
+    def _prepare_invoice(self, date_invoice, journal=None):
+        vals = super()._prepare_invoice(date_invoice, journal=journal)
+        run_id = self.env.context.get("security_billing_run_id")
+        if run_id:
+            vals["security_billing_run_id"] = run_id
+        return vals
+
+    @api.model
+    def _add_contract_origin(self, invoices):
+        # A billing run links its invoices to the run and the contract
+        # (security_contract_id): no chatter message per invoice.
+        if self.env.context.get("security_billing_run"):
+            return
+        return super()._add_contract_origin(invoices)
+
+    def _security_bill_due(self, date_ref):
+        """Create and post every due period of these contracts.
+
+        Contracts behind by several periods are caught up (one invoice per
+        period, up to ``MAX_CATCH_UP``). Returns ``(moves, errors)`` where
+        errors are ``[(contract, message)]``; failing contracts are skipped.
+        """
+        moves = self.env["account.move"]
+        errors = []
+        todo = self.with_context(security_billing_run=True)
+        for _round in range(MAX_CATCH_UP):
+            todo = todo._security_filter_due(date_ref)
+            todo, already = todo._security_split_already_invoiced(date_ref)
+            errors += already
+            if not todo:
+                break
+            new_moves, new_errors = todo._security_bill_isolating(date_ref)
+            moves |= new_moves
+            errors += new_errors
+            todo -= self.browse([contract.id for contract, _msg in new_errors])
+        return moves, errors
+
+    def _security_filter_due(self, date_ref):
+        domain = self._get_contracts_to_invoice_domain(date_ref)
+        return self.filtered_domain(domain).filtered(
+            lambda c: not c.date_end or c.recurring_next_date <= c.date_end
+        )
+
+    def _security_split_already_invoiced(self, date_ref):
+        """Guard: a period start already on a valid invoice is never billed again.
+
+        Returns ``(contracts to bill, [(contract, message)])``.
+        """
+        pending = {}
+        for contract in self:
+            for line in contract.contract_line_ids:
+                if not line.display_type and line._can_be_invoiced(date_ref):
+                    pending[line.id] = (contract, line.next_period_date_start)
+        if not pending:
+            return self, []
+        self.env["account.move.line"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT t.line_id, m.name
+              FROM unnest(%s::int[], %s::date[]) AS t(line_id, period_start)
+              JOIN account_move_line l
+                ON l.contract_line_id = t.line_id
+               AND l.security_period_start = t.period_start
+              JOIN account_move m
+                ON m.id = l.move_id
+               AND m.state != 'cancel'
+               AND m.move_type = 'out_invoice'
+            """,
+            [list(pending), [start for _c, start in pending.values()]],
+        )
+        errors, blocked = [], self.browse()
+        for line_id, move_name in self.env.cr.fetchall():
+            contract, start = pending[line_id]
+            if contract in blocked:
+                continue
+            blocked |= contract
+            errors.append(
+                (
+                    contract,
+                    self.env._(
+                        "The period from %(start)s is already invoiced by "
+                        "%(invoice)s: not billed again. Check the contract's "
+                        "next invoice date.",
+                        start=start,
+                        invoice=move_name,
+                    ),
+                )
+            )
+        return self - blocked, errors
+
+    def _security_bill_isolating(self, date_ref):
+        """Bill these contracts together; on failure, isolate the culprits.
+
+        The set is billed in one savepoint; if it fails it is split in two
+        and each half retried, down to single contracts, whose error is
+        returned. Returns ``(moves, [(contract, message)])``.
+        """
+        try:
+            with self.env.cr.savepoint():
+                return self._security_bill(date_ref), []
+        except Exception as exc:  # logged and skipped
+            if len(self) == 1:
+                _logger.warning("Billing of contract %s failed: %s", self.id, exc)
+                return self.env["account.move"], [
+                    (self, self._security_error_message(exc))
+                ]
+        half = len(self) // 2
+        moves_a, errors_a = self[:half]._security_bill_isolating(date_ref)
+        moves_b, errors_b = self[half:]._security_bill_isolating(date_ref)
+        return moves_a | moves_b, errors_a + errors_b
+
+    def _security_bill(self, date_ref):
+        """Create the next invoices of these contracts and post them together."""
+        moves = self._recurring_create_invoice(date_ref)
+        moves._post(soft=False)
+        return moves
+
+    @api.model
+    def _security_error_message(self, exc):
+        if isinstance(exc, UserError | ValidationError):
+            return exc.args[0]
+        return f"{type(exc).__name__}: {exc}"
+
+    # ------------------------------------------------------------ bundles
+    @api.model
+    def _security_create_from_template(self, template, partner, date_start, **vals):
+        """Create the contract of ``partner`` from a bundle (contract template)."""
+        return self.create(
+            dict(
+                self._security_prepare_template_vals(template, partner, date_start),
+                **vals,
+            )
+        )
+
+    @api.model
+    def _security_prepare_template_vals(self, template, partner, date_start):
+        recurrence = {
+            fname: template[fname]
+            for fname in (
+                "line_recurrence",
+                "recurring_rule_type",
+                "recurring_interval",
+                "recurring_invoicing_type",
+                "security_prorate_first_period",
+            )
+        }
+        return dict(
+            recurrence,
+            name=f"{template.name} - {partner.name}",
+            partner_id=partner.id,
+            company_id=template.company_id.id,
+            contract_template_id=template.id,
+            contract_type=template.contract_type,
+            journal_id=template.journal_id.id,
+            pricelist_id=template.pricelist_id.id,
+            date_start=date_start,
+            contract_line_ids=[
+                Command.create(line._security_prepare_contract_line_vals(date_start))
+                for line in template.contract_line_ids
+            ],
+        )

@@ -36,16 +36,19 @@ class ResPartner(models.Model):
         compute="_compute_security_balances",
         currency_field="currency_id",
         help="Credit minus debt of MMR invoices; negative means the customer owes.",
+        search="_search_security_balance",
     )
     security_balance_due = fields.Monetary(
         string="Balance Due",
         compute="_compute_security_balances",
         currency_field="currency_id",
+        search="_search_security_balance_due",
     )
     security_past_due = fields.Monetary(
         string="Past Due",
         compute="_compute_security_balances",
         currency_field="currency_id",
+        search="_search_security_past_due",
     )
     security_paid_until = fields.Date(
         string="Paid Until", compute="_compute_security_balances"
@@ -147,6 +150,21 @@ class ResPartner(models.Model):
             ) from exc
 
     # ----------------------------------------------------------------- balances
+    def _search_security_balance(self, operator, value):
+        return self.env["account.move"]._security_search_balance(
+            "partner_id", "security_balance", operator, value
+        )
+
+    def _search_security_balance_due(self, operator, value):
+        return self.env["account.move"]._security_search_balance(
+            "partner_id", "security_balance_due", operator, value
+        )
+
+    def _search_security_past_due(self, operator, value):
+        return self.env["account.move"]._security_search_balance(
+            "partner_id", "security_past_due", operator, value
+        )
+
     def _compute_security_balances(self):
         data = self._security_balance_data()
         for partner in self:

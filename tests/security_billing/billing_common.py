@@ -1,0 +1,67 @@
+"""Helpers of the billing tests (frequencies, billing runs, balances)."""
+
+from odoo import Command
+
+from ..common import SecurityBillingCase
+
+
+class BillingCase(SecurityBillingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.company_data["company"]
+        cls.runs = cls.env["security.billing.run"]
+
+    @classmethod
+    def _create_billing_contract(
+        cls,
+        partner,
+        rule="monthly",
+        invoicing="pre-paid",
+        date_start="2025-01-01",
+        prorate=False,
+        lines=None,
+        **vals,
+    ):
+        """An MMR contract whose next invoice date OCA computes itself.
+
+        ``lines`` is a list of ``(product, price, quantity)``.
+        """
+        lines = lines or [(cls.mmr_product, 30.0, 1.0)]
+        return cls.env["contract.contract"].create(
+            dict(
+                {
+                    "name": f"MMR {partner.name} {rule}",
+                    "partner_id": partner.id,
+                    "line_recurrence": False,
+                    "recurring_rule_type": rule,
+                    "recurring_invoicing_type": invoicing,
+                    "date_start": cls._date(date_start),
+                    "security_prorate_first_period": prorate,
+                    "contract_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "name": product.name,
+                                "quantity": quantity,
+                                "price_unit": price,
+                                "uom_id": product.uom_id.id,
+                            }
+                        )
+                        for product, price, quantity in lines
+                    ],
+                },
+                **vals,
+            )
+        )
+
+    def _run_billing(self, date_ref):
+        """Run the billing of the current company on ``date_ref``."""
+        return self.runs._security_start(
+            trigger="manual", date_ref=self._date(date_ref)
+        )
+
+    def _contract_invoices(self, contract):
+        return self.env["account.move"].search(
+            [("security_contract_id", "=", contract.id)], order="id"
+        )

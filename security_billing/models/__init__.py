@@ -27,3 +27,4 @@ from . import payment_token
 from . import account_partial_reconcile
 from . import security_app_connector
 from . import security_app_export_log
+from . import product_product

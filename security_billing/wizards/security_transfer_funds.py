@@ -151,10 +151,10 @@ class SecurityTransferFunds(models.TransientModel):
         if float_compare(self.amount, available, precision_rounding=rounding) > 0:
             raise UserError(
                 _(
-                    "Cannot transfer %(amount)s: %(source)s has only %(available)s "
+                    "Cannot transfer %(amount)s: %(origin)s has only %(available)s "
                     "of available credit.",
                     amount=self._format_amount(self.amount),
-                    source=self._source_label(),
+                    origin=self._source_label(),
                     available=self._format_amount(available),
                 )
             )
@@ -182,8 +182,8 @@ class SecurityTransferFunds(models.TransientModel):
         """One entry: debits on the source's receivable accounts (as much as
         the oldest credits there), one credit on the target's receivable."""
         memo = self.memo or _(
-            "Transfer from %(source)s to %(target)s",
-            source=self._source_label(),
+            "Transfer from %(origin)s to %(target)s",
+            origin=self._source_label(),
             target=self._target_label(),
         )
         source = self.source_partner_id.commercial_partner_id
@@ -253,10 +253,10 @@ class SecurityTransferFunds(models.TransientModel):
 
     def _log_transfer(self, move, allocations):
         body = Markup("<p>%s</p>") % _(
-            "Transfer %(move)s of %(amount)s from %(source)s to %(target)s.",
+            "Transfer %(move)s of %(amount)s from %(origin)s to %(target)s.",
             move=move.display_name,
             amount=self._format_amount(self.amount),
-            source=self._source_label(),
+            origin=self._source_label(),
             target=self._target_label(),
         )
         if allocations:

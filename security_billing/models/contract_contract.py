@@ -150,14 +150,19 @@ class ContractContract(models.Model):
             ), first_unpaid AS (
                 SELECT contract_id, MIN(p_start) AS p_start, MIN(due) AS due
                   FROM inv WHERE NOT paid GROUP BY contract_id
+            ), paid_until AS (
+                -- grouped join, not a subquery per contract: linear in size
+                SELECT inv.contract_id, MAX(inv.p_end) AS p_end
+                  FROM inv
+                  LEFT JOIN first_unpaid fu ON fu.contract_id = inv.contract_id
+                 WHERE inv.paid
+                   AND (fu.p_start IS NULL OR inv.p_start < fu.p_start)
+                 GROUP BY inv.contract_id
             )
-            SELECT c.id,
-                   (SELECT MAX(inv.p_end) FROM inv
-                     WHERE inv.contract_id = c.id AND inv.paid
-                       AND (fu.p_start IS NULL OR inv.p_start < fu.p_start)),
-                   COALESCE(fu.due, c.recurring_next_date)
+            SELECT c.id, pu.p_end, COALESCE(fu.due, c.recurring_next_date)
               FROM contract_contract c
               LEFT JOIN first_unpaid fu ON fu.contract_id = c.id
+              LEFT JOIN paid_until pu ON pu.contract_id = c.id
              WHERE c.id IN %(ids)s
             """,
             {"ids": tuple(self.ids), "paid": PAID_STATES},

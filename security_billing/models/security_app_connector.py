@@ -7,12 +7,13 @@ import logging
 import re
 import time
 from datetime import timedelta
+from json.encoder import encode_basestring
 
 import requests
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, float_repr, float_round
+from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from .security_app_export_log import LOG_STATES
@@ -43,6 +44,14 @@ ROW_FIELDS = (
     "paymentDate",
 )
 FILENAME_FORMAT = "%Y-%m-%d-%H-%M-%S"
+# value style -> one row; arguments: escaped hub id, fee, balance, currency,
+# "true"/"false", date (all but the hub id validated, nothing to escape)
+JSON_ROW_TEMPLATES = {
+    "string": '{"hubId":%s,"subscriptionFee":"%.2f","balance":"%.2f",'
+    '"currency":"%s","blocked":"%s","paymentDate":"%s"}',
+    "native": '{"hubId":%s,"subscriptionFee":%.2f,"balance":%.2f,'
+    '"currency":"%s","blocked":%s,"paymentDate":"%s"}',
+}
 RESPONSE_KEEP = 1000
 
 
@@ -236,97 +245,102 @@ class SecurityAppConnector(models.Model):
         return domain
 
     def _fetch_site_rows(self):
-        """Sites with their contract, currency and monthly fee: one query."""
+        """Sites with contract, blocked flag, currency and monthly fee.
+
+        One query: ``(site_id, name, device_id, contract_id, blocked,
+        currency, monthly_fee)`` ordered by device id. The monthly fee is the
+        sum of the stored OCA ``monthly_recurring`` of the contract's lines
+        (``security_monthly_fee``), rounded half-up to 2 decimals.
+        """
         self.ensure_one()
         Site = self.env["security.site"].sudo()
         site_query = Site._search(self._get_site_domain())
-        self.env["contract.line"].flush_model(["contract_id", "monthly_recurring"])
+        self.env["contract.line"].flush_model()
         self.env["contract.contract"].flush_model()
         Site.flush_model()
         self.env.cr.execute(
             SQL(
                 """
-                SELECT s.id, s.name, s.device_id, c.id, c.security_state,
+                WITH s AS (
+                    SELECT id, name, device_id, contract_id
+                      FROM security_site WHERE id IN %(sites)s
+                ), fee AS (
+                    SELECT l.contract_id,
+                           ROUND(SUM(l.monthly_recurring)::numeric, 2) AS amount,
+                           BOOL_OR(l.automatic_price) AS automatic
+                      FROM contract_line l
+                     WHERE l.contract_id IN (SELECT contract_id FROM s)
+                     GROUP BY l.contract_id
+                )
+                SELECT s.id, s.name, s.device_id, c.id, %(blocked)s,
                        cur.name, COALESCE(fee.amount, 0)
-                  FROM security_site s
+                  FROM s
                   LEFT JOIN contract_contract c ON c.id = s.contract_id
+                  LEFT JOIN fee ON fee.contract_id = c.id
                   LEFT JOIN res_company co ON co.id = c.company_id
                   LEFT JOIN account_journal j ON j.id = c.journal_id
                   LEFT JOIN product_pricelist pl ON pl.id = c.pricelist_id
-                  LEFT JOIN LATERAL (
-                        SELECT SUM(l.monthly_recurring) AS amount,
-                               BOOL_OR(l.automatic_price) AS automatic
-                          FROM contract_line l WHERE l.contract_id = c.id
-                  ) fee ON TRUE
                   LEFT JOIN res_currency cur ON cur.id = COALESCE(
                         c.manual_currency_id,
                         CASE WHEN fee.automatic THEN pl.currency_id END,
                         j.currency_id,
                         co.currency_id)
-                 WHERE s.id IN %s
                  ORDER BY s.device_id, s.id
                 """,
-                site_query.subselect(),
+                sites=site_query.subselect(),
+                blocked=self._security_blocked_sql(),
             )
         )
         return self.env.cr.fetchall()
 
     @api.model
-    def _security_blocked_contract_ids(self, contract_ids):
-        """Blocked contracts among ``contract_ids``, set-based.
+    def _security_blocked_sql(self):
+        """``contract.contract.security_blocked`` as SQL over alias ``c``.
 
-        Reads ``contract.contract.security_blocked`` itself: straight from its
-        column if stored, else computed only for the contracts that are not
-        plainly active (an active contract is never blocked).
+        The column itself when the field is stored; else the SQL equivalent
+        of ``_compute_security_blocked`` (suspended or terminated), which
+        ``test_blocked_sql_matches_the_field`` checks state by state.
         """
-        if not contract_ids:
-            return set()
-        Contract = self.env["contract.contract"].sudo()
-        ids = tuple(contract_ids)
-        if Contract._fields["security_blocked"].store:
-            Contract.flush_model(["security_blocked"])
-            self.env.cr.execute(
-                "SELECT id FROM contract_contract WHERE id IN %s AND security_blocked",
-                (ids,),
-            )
-            return {row[0] for row in self.env.cr.fetchall()}
-        self.env.cr.execute(
-            "SELECT id FROM contract_contract WHERE id IN %s "
-            "AND COALESCE(security_state, 'active') != 'active'",
-            (ids,),
-        )
-        candidates = Contract.browse([row[0] for row in self.env.cr.fetchall()])
-        return set(candidates.filtered("security_blocked").ids)
+        if self.env["contract.contract"]._fields["security_blocked"].store:
+            return SQL("COALESCE(c.security_blocked, FALSE)")
+        return SQL("COALESCE(c.security_state IN ('suspended', 'terminated'), FALSE)")
 
     def _security_collect_rows(self):
         """Validated status rows of the connector's sites, set-based.
 
-        Returns ``(rows, skipped)``: rows are dicts with native values
-        (``hubId``, ``subscriptionFee``, ``balance``, ``currency``, ``blocked``,
-        ``paymentDate``); skipped are ``{site_id, site, hub_id, reason}``.
+        Three queries whatever the number of sites: sites with contracts and
+        fees, the core balance sums and the core date data. Returns
+        ``(rows, skipped)``: rows are dicts with native values (``hubId``,
+        ``subscriptionFee``, ``balance`` rounded to 2 decimals, ``currency``,
+        ``blocked``, ``paymentDate`` as yyyy-mm-dd); skipped are
+        ``{site_id, site, hub_id, reason}``.
         """
         self.ensure_one()
         sites = self._fetch_site_rows()
-        contract_ids = {row[3] for row in sites if row[3]}
+        contract_ids = list({row[3] for row in sites if row[3]})
         balances = self.env["account.move"]._security_balance_rows(
-            "security_contract_id", list(contract_ids)
+            "security_contract_id", contract_ids
         )
         contracts = self.env["contract.contract"].sudo().browse(contract_ids)
         dates = contracts._security_date_data()
-        blocked = self._security_blocked_contract_ids(contract_ids)
+        is_ajax = self.site_vendor == "ajax"
         rows, skipped = [], []
-        for site_id, name, device, contract_id, _state, currency, fee in sites:
-            balance = balances.get(contract_id, {}).get("security_balance") or 0.0
+        for site_id, name, device, contract_id, blocked, currency, fee in sites:
+            balance = balances.get(contract_id)
+            # amounts are numeric sums: rounding only drops float noise
+            balance = (
+                round(balance["security_balance"] or 0.0, 2) + 0.0 if balance else 0.0
+            )
             next_date = dates.get(contract_id, {}).get("security_next_payment_date")
             row = {
                 "hubId": device,
-                "subscriptionFee": float_round(fee, precision_digits=2) + 0.0,
-                "balance": float_round(balance, precision_digits=2) + 0.0,
+                "subscriptionFee": fee,
+                "balance": balance,
                 "currency": currency,
-                "blocked": contract_id in blocked,
+                "blocked": blocked,
                 "paymentDate": next_date.isoformat() if next_date else None,
             }
-            reason = self._check_row(row, contract_id)
+            reason = self._check_row(row, contract_id, is_ajax)
             if reason:
                 skipped.append(
                     {
@@ -340,11 +354,12 @@ class SecurityAppConnector(models.Model):
                 rows.append(row)
         return rows, skipped
 
-    def _check_row(self, row, contract_id):
+    @api.model
+    def _check_row(self, row, contract_id, is_ajax):
         """Why this row cannot be sent, or None: never send a malformed row."""
         if not row["hubId"]:
             return _("no device id")
-        if self.site_vendor == "ajax" and not AJAX_HUB_RE.match(row["hubId"]):
+        if is_ajax and not AJAX_HUB_RE.match(row["hubId"]):
             return _(
                 "invalid hub id %(hub)r (8 hexadecimal characters)", hub=row["hubId"]
             )
@@ -361,7 +376,7 @@ class SecurityAppConnector(models.Model):
     # ------------------------------------------------------------- serializers
     def _security_build_payload(self, now=None):
         """Build the file: ``{filename, content, records, skipped, skipped_sites,
-        mimetype}``. The file name is the creation time in UTC."""
+        mimetype, digests}``. The file name is the creation time in UTC."""
         self.ensure_one()
         now = now or fields.Datetime.now()
         rows, skipped = self._security_collect_rows()
@@ -379,37 +394,41 @@ class SecurityAppConnector(models.Model):
             "digests": digests,
         }
 
+    @api.model
     def _string_row(self, row):
         return {
             "hubId": row["hubId"],
-            "subscriptionFee": float_repr(row["subscriptionFee"], 2),
-            "balance": float_repr(row["balance"], 2),
+            "subscriptionFee": "%.2f" % row["subscriptionFee"],
+            "balance": "%.2f" % row["balance"],
             "currency": row["currency"],
             "blocked": "true" if row["blocked"] else "false",
             "paymentDate": row["paymentDate"],
         }
 
-    def _json_row(self, row):
-        """One row as a JSON object; native style keeps 2-decimal numbers."""
-        if self.value_style == "string":
-            return json.dumps(self._string_row(row), separators=(",", ":"))
-        return (
-            '{"hubId":%s,"subscriptionFee":%s,"balance":%s,"currency":%s,'
-            '"blocked":%s,"paymentDate":%s}'
-            % (
-                json.dumps(row["hubId"]),
-                float_repr(row["subscriptionFee"], 2),
-                float_repr(row["balance"], 2),
-                json.dumps(row["currency"]),
-                "true" if row["blocked"] else "false",
-                json.dumps(row["paymentDate"]),
-            )
-        )
-
     def _json_array(self, rows):
+        """One JSON object a line; amounts always with 2 decimals.
+
+        String style (the Ajax specification's example) quotes every value;
+        native style writes numbers (``300.00``) and booleans. Validated
+        values (amounts, ISO currency, ISO date) need no escaping; the device
+        id is escaped.
+        """
         if not rows:
             return "[]\n"
-        return "[\n" + ",\n".join(self._json_row(row) for row in rows) + "\n]\n"
+        template = JSON_ROW_TEMPLATES[self.value_style]
+        lines = [
+            template
+            % (
+                encode_basestring(row["hubId"]),
+                row["subscriptionFee"],
+                row["balance"],
+                row["currency"],
+                "true" if row["blocked"] else "false",
+                row["paymentDate"],
+            )
+            for row in rows
+        ]
+        return "[\n" + ",\n".join(lines) + "\n]\n"
 
     def _serialize_ajax(self, rows, now):
         return self._json_array(rows), "json", "application/json"

@@ -1,0 +1,400 @@
+"""Benchmark of the device-app status file build (issue 6).
+
+Builds 1,000 / 10,000 / 100,000 protected sites, each with its subscriber, MMR
+contract, posted invoices and payments, then times:
+
+* the set-based build (``security.app.connector._security_build_payload``:
+  a few SQL queries plus serialization), with its parts;
+* a naive per-record build: a loop over the sites reading the contract's ORM
+  computed fields (fee, balance, next payment date, blocked, currency) one
+  record at a time; above ``--naive-max`` sites it is extrapolated linearly
+  from the largest measured run, and says so;
+* the same loop with the ORM's normal prefetching (batches of 1,000).
+
+Data: three subscribers are made through the ORM (monthly 300 with January
+paid and February open; monthly 150.50 unpaid and suspended; quarterly 900
+with 100 of credit), then cloned with SQL ``INSERT ... SELECT`` (partners,
+contracts, lines, invoices and payment entries with their journal items,
+sites with distinct hub ids). Everything runs in one transaction that is
+rolled back at the end: the database is left as it was.
+
+Usage (a throwaway database with security_billing installed)::
+
+    python3 bench/bench_app_export.py --db sb_bench \\
+        --addons-path /work/main,/opt/odoo18/addons [--sizes 1000,10000,100000]
+        [--naive-max 10000]
+
+Goal: 100,000 sites in at most 5 s on a 2-core machine.
+"""
+
+import argparse
+import sys
+import time
+from datetime import date
+
+from freezegun import freeze_time
+
+import odoo
+from odoo import Command
+from odoo.tools import config
+
+TEMPLATE_COUNT = 3
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--addons-path", default="/work/main,/opt/odoo18/addons")
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--naive-max", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=3)
+    return parser.parse_args()
+
+
+# --------------------------------------------------------------------- data
+def make_templates(env):
+    """Three subscribers with contracts, invoices and payments, via the ORM."""
+    product = env["product.product"].create(
+        {
+            "name": "Bench monitoring",
+            "type": "service",
+            "list_price": 30.0,
+            "security_is_mmr": True,
+            "taxes_id": [Command.clear()],
+        }
+    )
+    specs = [
+        ("monthly", 300.0, 2, 300.0, "active"),
+        ("monthly", 150.5, 1, 0.0, "suspended"),
+        ("quarterly", 900.0, 1, 1000.0, "active"),
+    ]
+    templates = []
+    for index, (rule, price, invoices, paid, state) in enumerate(specs):
+        partner = env["res.partner"].create(
+            {"name": f"Bench template {index}", "security_is_subscriber": True}
+        )
+        with freeze_time("2024-01-01"):
+            contract = env["contract.contract"].create(
+                {
+                    "name": f"Bench MMR {index}",
+                    "partner_id": partner.id,
+                    "line_recurrence": False,
+                    "recurring_rule_type": rule,
+                    "recurring_invoicing_type": "pre-paid",
+                    "date_start": date(2024, 1, 1),
+                    "recurring_next_date": date(2024, 1, 1),
+                    "contract_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "name": product.name,
+                                "quantity": 1.0,
+                                "price_unit": price,
+                                "uom_id": product.uom_id.id,
+                            }
+                        )
+                    ],
+                }
+            )
+        # lines created with the contract keep the default monthly rule
+        contract.contract_line_ids.write({"recurring_rule_type": rule})
+        for _i in range(invoices):
+            with freeze_time(contract.recurring_next_date):
+                contract.recurring_create_invoice().action_post()
+        if paid:
+            env["account.payment"]._security_register_payment(
+                partner, paid, date=date(2024, 1, 5)
+            )
+        if state != "active":
+            contract.security_state = state
+        templates.append((partner, contract))
+    env.flush_all()
+    return templates
+
+
+def reserve_ids(cr, table, count):
+    cr.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        (table, count),
+    )
+    return [row[0] for row in cr.fetchall()]
+
+
+def clone(cr, table, template_id, new_ids, overrides, arrays=()):
+    """INSERT one copy of row ``template_id`` per id in ``new_ids``.
+
+    ``overrides``: {column: SQL expression over ``t`` (template row) and ``u``
+    (``u.id`` new id, ``u.a0``.. the extra ``arrays``, aligned with new_ids)}.
+    """
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
+        (table,),
+    )
+    columns = [row[0] for row in cr.fetchall()]
+    overrides = dict(overrides, id="u.id")
+    select = [overrides.get(col, f't."{col}"') for col in columns]
+    names = ", ".join(f"a{i}" for i in range(len(arrays)))
+    unnest = ", ".join(["%s::int[]"] * (1 + len(arrays)))
+    # table and column names come from information_schema and this file
+    quoted = ", ".join('"%s"' % col for col in columns)
+    query = (
+        f'INSERT INTO "{table}" ({quoted}) '
+        f'SELECT {", ".join(select)} FROM "{table}" t, '
+        f"unnest({unnest}) AS u(id{', ' + names if names else ''}) "
+        "WHERE t.id = %s"
+    )
+    cr.execute(query, [new_ids, *arrays, template_id])
+
+
+def clone_subscribers(env, template, count, first_hub):
+    """``count`` copies of one template subscriber, with one site each."""
+    cr = env.cr
+    partner, contract = template
+    partners = reserve_ids(cr, "res_partner", count)
+    clone(
+        cr,
+        "res_partner",
+        partner.id,
+        partners,
+        {
+            "name": "'Bench ' || u.id",
+            "complete_name": "'Bench ' || u.id",
+            "commercial_partner_id": "u.id",
+            "security_account_ref": "NULL",
+        },
+    )
+    contracts = reserve_ids(cr, "contract_contract", count)
+    clone(
+        cr,
+        "contract_contract",
+        contract.id,
+        contracts,
+        {
+            "name": "'Bench MMR ' || u.id",
+            "partner_id": "u.a0",
+            "invoice_partner_id": "u.a0",
+            "commercial_partner_id": "u.a0",
+        },
+        [partners],
+    )
+    line_map = {}
+    for line in contract.contract_line_ids:
+        line_map[line.id] = reserve_ids(cr, "contract_line", count)
+        clone(
+            cr,
+            "contract_line",
+            line.id,
+            line_map[line.id],
+            {"contract_id": "u.a0"},
+            [contracts],
+        )
+    moves = env["account.move"].search([("commercial_partner_id", "=", partner.id)])
+    for move in moves:
+        move_ids = reserve_ids(cr, "account_move", count)
+        clone(
+            cr,
+            "account_move",
+            move.id,
+            move_ids,
+            {
+                "name": "'BENCH/' || u.id",
+                "partner_id": "u.a0",
+                "commercial_partner_id": "u.a0",
+                "security_contract_id": "u.a1",
+                "origin_payment_id": "NULL",
+                "statement_line_id": "NULL",
+            },
+            [partners, contracts],
+        )
+        for line in move.line_ids:
+            line_ids = reserve_ids(cr, "account_move_line", count)
+            contract_lines = line_map.get(line.contract_line_id.id)
+            clone(
+                cr,
+                "account_move_line",
+                line.id,
+                line_ids,
+                {
+                    "move_id": "u.a0",
+                    "partner_id": "u.a1",
+                    "security_contract_id": "u.a2",
+                    "move_name": "'BENCH/' || u.a0",
+                    "full_reconcile_id": "NULL",
+                    "payment_id": "NULL",
+                    "statement_line_id": "NULL",
+                    "contract_line_id": "u.a3" if contract_lines else "NULL",
+                },
+                [move_ids, partners, contracts, contract_lines or contracts],
+            )
+    cr.execute(
+        """
+        INSERT INTO security_site (name, partner_id, company_id, vendor, device_id,
+                                   contract_id, active, app_user_count, life_safety)
+        SELECT 'Bench site ' || u.g, u.p, %s, 'ajax',
+               upper(lpad(to_hex(%s + u.g::int), 8, '0')), u.c, TRUE, 0, FALSE
+          FROM unnest(%s::int[], %s::int[]) WITH ORDINALITY AS u(p, c, g)
+        """,
+        (env.company.id, first_hub, partners, contracts),
+    )
+    return first_hub + count
+
+
+def grow(env, templates, total, state):
+    """Add subscribers until there are ``total`` bench sites."""
+    missing = total - state["sites"]
+    for index, template in enumerate(templates):
+        count = missing // TEMPLATE_COUNT + (
+            1 if index < missing % TEMPLATE_COUNT else 0
+        )
+        if count:
+            state["hub"] = clone_subscribers(env, template, count, state["hub"])
+    state["sites"] = total
+    env.cr.execute("ANALYZE")
+    env.invalidate_all()
+
+
+# ------------------------------------------------------------------ builds
+def best_of(repeat, func):
+    times, result = [], None
+    for _i in range(repeat):
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def set_based(env, connector):
+    env.invalidate_all()
+    return connector._security_build_payload()
+
+
+def set_based_parts(env, connector):
+    """Time the steps of ``_security_collect_rows`` separately."""
+    env.invalidate_all()
+    parts = {}
+    start = time.perf_counter()
+    sites = connector._fetch_site_rows()
+    parts["sites+fees+blocked"] = time.perf_counter() - start
+    ids = list({row[3] for row in sites if row[3]})
+    start = time.perf_counter()
+    env["account.move"]._security_balance_rows("security_contract_id", ids)
+    parts["balances"] = time.perf_counter() - start
+    start = time.perf_counter()
+    env["contract.contract"].browse(ids)._security_date_data()
+    parts["dates"] = time.perf_counter() - start
+    return parts
+
+
+def naive_rows(env, sites, prefetch):
+    """The loop a straightforward implementation would write."""
+    env.invalidate_all()
+    rows = []
+    for site in sites:
+        if not prefetch:
+            site = site.with_prefetch()
+        contract = site.contract_id
+        if not prefetch:
+            contract = contract.with_prefetch()
+        if not contract or not site.device_id:
+            continue
+        rows.append(
+            {
+                "hubId": site.device_id,
+                "subscriptionFee": "%.2f" % contract.security_monthly_fee,
+                "balance": "%.2f" % contract.security_balance,
+                "currency": contract.currency_id.name,
+                "blocked": "true" if contract.security_blocked else "false",
+                "paymentDate": str(contract.security_next_payment_date),
+            }
+        )
+    return rows
+
+
+def main():
+    args = parse_args()
+    config.parse_config(
+        ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
+    )
+    sizes = [int(size) for size in args.sizes.split(",")]
+    registry = odoo.modules.registry.Registry(args.db)
+    results = []
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(
+            cr, odoo.SUPERUSER_ID, {"tracking_disable": True, "mail_notrack": True}
+        )
+        try:
+            templates = make_templates(env)
+            connector = env["security.app.connector"].create(
+                {
+                    "name": "Bench",
+                    "vendor": "ajax",
+                    "site_domain": "[('name', '=like', 'Bench site %')]",
+                }
+            )
+            state = {"sites": 0, "hub": 0x00100000}
+            naive_per_site = prefetch_per_site = None
+            for size in sizes:
+                start = time.perf_counter()
+                grow(env, templates, size, state)
+                built = time.perf_counter() - start
+                print(f"[{size:>7} sites] data built in {built:.1f} s", flush=True)
+                seconds, payload = best_of(
+                    args.repeat, lambda: set_based(env, connector)
+                )
+                parts = set_based_parts(env, connector)
+                assert payload["records"] == size, payload["records"]
+                row = {"size": size, "set": seconds, "parts": parts}
+                sites = env["security.site"].search(connector._get_site_domain())
+                if size <= args.naive_max:
+                    row["naive"], _rows = best_of(
+                        1, lambda: naive_rows(env, sites, False)
+                    )
+                    row["prefetch"], _rows = best_of(
+                        1, lambda: naive_rows(env, sites, True)
+                    )
+                    naive_per_site = row["naive"] / size
+                    prefetch_per_site = row["prefetch"] / size
+                    row["measured"] = True
+                else:
+                    row["naive"] = naive_per_site * size
+                    row["prefetch"] = prefetch_per_site * size
+                    row["measured"] = False
+                results.append(row)
+                print_row(row)
+        finally:
+            cr.rollback()
+    print_summary(results)
+
+
+def print_row(row):
+    parts = ", ".join(f"{k} {v:.3f}" for k, v in row["parts"].items())
+    how = "measured" if row["measured"] else "extrapolated"
+    print(
+        f"[{row['size']:>7} sites] set-based {row['set']:.3f} s ({parts}); "
+        f"naive per-record {row['naive']:.2f} s, ORM loop with prefetch "
+        f"{row['prefetch']:.2f} s ({how})",
+        flush=True,
+    )
+
+
+def print_summary(results):
+    print()
+    print(
+        "sites    | set-based (s) | naive per-record (s) | ratio "
+        "| ORM prefetch loop (s) | ratio"
+    )
+    for row in results:
+        mark = "" if row["measured"] else " (extrapolated)"
+        print(
+            f"{row['size']:>8} | {row['set']:>13.3f} | {row['naive']:>20.2f} | "
+            f"{row['naive'] / row['set']:>5.0f}x | {row['prefetch']:>21.2f} | "
+            f"{row['prefetch'] / row['set']:>4.0f}x{mark}"
+        )
+    big = [row for row in results if row["size"] >= 100000]
+    if big:
+        verdict = "OK" if big[0]["set"] <= 5.0 else "OVER"
+        print(f"goal: 100,000 sites <= 5 s: {big[0]['set']:.2f} s -> {verdict}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

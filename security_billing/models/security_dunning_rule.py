@@ -34,7 +34,6 @@ class SecurityDunningRule(models.Model):
         required=True,
     )
     days_past_due = fields.Integer(
-        string="Days Past Due",
         required=True,
         help="Days since the due date of the oldest unpaid MMR invoice.",
     )

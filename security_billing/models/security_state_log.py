@@ -43,7 +43,6 @@ class SecurityStateLog(models.Model):
     )
     user_id = fields.Many2one(
         "res.users",
-        string="User",
         readonly=True,
         default=lambda self: self.env.user,
     )

@@ -32,6 +32,8 @@
         "data/security_billing_run_cron.xml",
         "wizards/security_manual_payment_views.xml",
         "wizards/security_transfer_funds_views.xml",
+        "wizards/security_billing_report_wizard_views.xml",
+        "report/security_billing_reports.xml",
         "wizards/security_state_override_wizard_views.xml",
         "wizards/security_promise_wizard_views.xml",
         "views/res_partner_views.xml",

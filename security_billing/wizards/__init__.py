@@ -2,3 +2,4 @@ from . import security_manual_payment
 from . import security_transfer_funds
 from . import security_state_override_wizard
 from . import security_promise_wizard
+from . import security_billing_report_wizard

@@ -9,6 +9,18 @@
     "author": "security_billing developers",
     "website": "https://github.com/security-billing/security_billing",
     "depends": ["security_billing", "portal", "account_payment"],
-    "data": [],
+    "data": [
+        "security/ir.model.access.csv",
+        "security/security_billing_portal_rules.xml",
+        "views/portal_templates.xml",
+    ],
+    "assets": {
+        "web.assets_frontend": [
+            "security_billing_portal/static/src/js/payment_form.js",
+        ],
+        "web.assets_tests": [
+            "security_billing_portal/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
 }

@@ -1,0 +1,415 @@
+from werkzeug.exceptions import Forbidden, NotFound
+
+from odoo import _, fields, http
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
+from odoo.http import request
+
+from odoo.addons.account_payment.controllers.payment import PaymentPortal
+from odoo.addons.payment import utils as payment_utils
+from odoo.addons.portal.controllers.portal import pager as portal_pager
+
+BILLING_URL = "/my/billing"
+MESSAGE_KEY = "security_billing_message"
+
+
+class SecurityBillingPortal(PaymentPortal):
+    """The portal Billing page of security subscribers.
+
+    Thin: every route finds the commercial partner of the logged-in user,
+    checks access to the ids it receives, validates input through the models
+    and renders. Routes with ids answer 404 for records of other customers.
+    """
+
+    _security_items_per_page = 12
+
+    # ----------------------------------------------------------------- helpers
+    def _security_partner(self):
+        """Commercial partner of the portal user (sudo, as request.env.user)."""
+        return request.env.user.partner_id.commercial_partner_id
+
+    def _security_contracts(self):
+        """The user's MMR contracts, read with the user's rights (record rules)."""
+        partner = self._security_partner()
+        return request.env["contract.contract"].search(
+            partner._security_portal_contract_domain(), order="name, id"
+        )
+
+    def _security_check_contract(self, contract_id):
+        """The user's own MMR contract (sudo) or 404, never another's."""
+        try:
+            contract_sudo = self._document_check_access(
+                "contract.contract", contract_id
+            )
+        except (AccessError, MissingError) as exc:
+            raise NotFound() from exc
+        if not contract_sudo._security_portal_is_owned_by(self._security_partner()):
+            raise NotFound()
+        return contract_sudo
+
+    def _security_check_token(self, token_id):
+        """A payment token of the user or their company, or 404."""
+        partner = request.env.user.partner_id
+        token_sudo = (
+            request.env["payment.token"]
+            .sudo()
+            .search(
+                [
+                    ("id", "=", PaymentPortal._cast_as_int(token_id) or 0),
+                    (
+                        "partner_id",
+                        "in",
+                        [partner.id, partner.commercial_partner_id.id],
+                    ),
+                ]
+            )
+        )
+        if not token_sudo:
+            raise NotFound()
+        return token_sudo
+
+    def _security_redirect(self, message, level="success"):
+        request.session[MESSAGE_KEY] = {"text": message, "level": level}
+        return request.redirect(BILLING_URL)
+
+    def _security_layout_values(self, page_name="security_billing"):
+        values = self._prepare_portal_layout_values()
+        values["page_name"] = page_name
+        values["today"] = fields.Date.context_today(request.env.user)
+        return values
+
+    # -------------------------------------------------------------- portal home
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "security_billing_count" in counters:
+            contracts = request.env["contract.contract"]
+            values["security_billing_count"] = (
+                contracts.search_count(
+                    self._security_partner()._security_portal_contract_domain()
+                )
+                if contracts.has_access("read")
+                else 0
+            )
+        return values
+
+    # ------------------------------------------------------------ billing page
+    @http.route(BILLING_URL, type="http", auth="user", methods=["GET"], website=True)
+    def security_billing(self, **kwargs):
+        values = self._security_layout_values()
+        contracts = self._security_contracts()
+        if not contracts:
+            return request.render(
+                "security_billing_portal.portal_billing_not_configured", values
+            )
+        partner = self._security_partner()
+        values.update(
+            {
+                "partner": partner,
+                "cards": contracts.sudo()._security_portal_card_values(),
+                "autopay_token": partner._security_portal_autopay_token(),
+                "promise": partner._security_portal_promise_values(),
+                "message": request.session.pop(MESSAGE_KEY, None),
+            }
+        )
+        return request.render("security_billing_portal.portal_my_billing", values)
+
+    # --------------------------------------------------------------------- pay
+    @http.route(
+        f"{BILLING_URL}/<int:contract_id>/pay",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def security_billing_pay(
+        self, contract_id, amount_choice=None, custom_amount=None, **kwargs
+    ):
+        contract_sudo = self._security_check_contract(contract_id)
+        values = self._security_layout_values("security_billing_pay")
+        values.update(
+            {
+                "contract": contract_sudo,
+                "amount_options": contract_sudo._security_portal_amount_options(),
+                "amount_choice": amount_choice,
+                "custom_amount": custom_amount,
+                "autopay_token": contract_sudo._security_autopay_token(),
+                "max_amount": contract_sudo.company_id.security_portal_max_amount,
+                "currency": contract_sudo._security_portal_currency(),
+            }
+        )
+        if amount_choice:
+            try:
+                amount = contract_sudo._security_portal_resolve_amount(
+                    amount_choice, custom_amount
+                )
+            except UserError as exc:
+                values["error"] = exc.args[0]
+            else:
+                values.update(self._security_payment_form_values(contract_sudo, amount))
+        return request.render("security_billing_portal.portal_billing_pay", values)
+
+    def _security_payment_form_values(self, contract_sudo, amount):
+        """Context of Odoo's ``payment.form`` for a Billing page payment."""
+        partner_sudo = request.env.user.partner_id
+        company = contract_sudo.company_id
+        currency = contract_sudo._security_portal_currency()
+        report = {}
+        providers_sudo = (
+            request.env["payment.provider"]
+            .sudo()
+            ._get_compatible_providers(
+                company.id,
+                partner_sudo.id,
+                amount,
+                currency_id=currency.id,
+                report=report,
+            )
+        )
+        methods_sudo = (
+            request.env["payment.method"]
+            .sudo()
+            ._get_compatible_payment_methods(
+                providers_sudo.ids,
+                partner_sudo.id,
+                currency_id=currency.id,
+                report=report,
+            )
+        )
+        tokens_sudo = (
+            request.env["payment.token"]
+            .sudo()
+            ._get_available_tokens(providers_sudo.ids, partner_sudo.id)
+        )
+        autopay_token = contract_sudo._security_autopay_token()
+        return {
+            "amount": amount,
+            "currency": currency,
+            "partner_id": partner_sudo.id,
+            "providers_sudo": providers_sudo,
+            "payment_methods_sudo": methods_sudo,
+            "tokens_sudo": tokens_sudo,
+            "availability_report": report,
+            "default_token_id": autopay_token.id
+            if autopay_token in tokens_sudo
+            else None,
+            # New methods are always saved; the checkbox of Odoo is not shown.
+            "show_tokenize_input_mapping": dict.fromkeys(providers_sudo.ids, False),
+            "reference_prefix": self._security_partner().security_account_ref,
+            "transaction_route": f"{BILLING_URL}/{contract_sudo.id}/transaction",
+            "landing_route": BILLING_URL,
+            "access_token": self._security_amount_token(contract_sudo, amount),
+            "company_mismatch": not PaymentPortal._can_partner_pay_in_company(
+                partner_sudo, company
+            ),
+            "expected_company": company,
+        }
+
+    def _security_amount_token(self, contract_sudo, amount):
+        """Signs the amount shown so that the browser cannot change it."""
+        return payment_utils.generate_access_token(
+            request.env.user.partner_id.id,
+            amount,
+            contract_sudo._security_portal_currency().id,
+            contract_sudo.id,
+            "security_billing",
+        )
+
+    @http.route(
+        f"{BILLING_URL}/<int:contract_id>/transaction", type="json", auth="user"
+    )
+    def security_billing_transaction(
+        self,
+        contract_id,
+        amount=None,
+        access_token=None,
+        csrf_token=None,
+        security_use_for_autopay=False,
+        **kwargs,
+    ):
+        """Create the transaction of a Billing page payment (payment.form RPC)."""
+        if not request.validate_csrf(csrf_token):
+            raise ValidationError(
+                _("Your session has expired: reload the Billing page and try again.")
+            )
+        contract_sudo = self._security_check_contract(contract_id)
+        contract_sudo._security_portal_check_amount(amount)
+        if not payment_utils.check_access_token(
+            access_token,
+            request.env.user.partner_id.id,
+            float(amount),
+            contract_sudo._security_portal_currency().id,
+            contract_sudo.id,
+            "security_billing",
+        ):
+            raise ValidationError(
+                _("The amount to pay was changed: reload the Billing page.")
+            )
+        self._validate_transaction_kwargs(kwargs)
+        for key in ("landing_route", "is_validation", "tokenization_requested"):
+            kwargs.pop(key, None)
+        tx_sudo = self._create_transaction(
+            amount=float(amount),
+            currency_id=contract_sudo._security_portal_currency().id,
+            partner_id=request.env.user.partner_id.id,
+            tokenization_requested=True,
+            landing_route=BILLING_URL,
+            reference_prefix=self._security_partner().security_account_ref or None,
+            is_validation=False,
+            custom_create_values={
+                "security_billing": True,
+                "security_contract_id": contract_sudo.id,
+                "security_use_for_autopay": bool(security_use_for_autopay),
+            },
+            **kwargs,
+        )
+        return tx_sudo._get_processing_values()
+
+    # ------------------------------------------------------ autopay method
+    @http.route(
+        f"{BILLING_URL}/payment-method",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def security_billing_payment_method(self, **kwargs):
+        partner = self._security_partner()
+        if not self._security_contracts():
+            return request.redirect(BILLING_URL)
+        tokens_sudo = (
+            request.env["payment.token"]
+            .sudo()
+            ._get_available_tokens(
+                None, request.env.user.partner_id.id, is_validation=True
+            )
+        )
+        values = self._security_layout_values("security_billing_method")
+        values.update(
+            {
+                "tokens_sudo": tokens_sudo,
+                "autopay_token": partner._security_portal_autopay_token(),
+                "can_remove": partner._security_portal_can_remove_autopay(),
+            }
+        )
+        return request.render(
+            "security_billing_portal.portal_billing_payment_method", values
+        )
+
+    @http.route(
+        f"{BILLING_URL}/payment-method",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def security_billing_set_payment_method(self, token_id=None, **kwargs):
+        token_sudo = self._security_check_token(token_id)
+        partner = self._security_partner()
+        try:
+            partner._security_portal_set_autopay_token(token_sudo)
+        except UserError as exc:
+            return self._security_redirect(exc.args[0], "danger")
+        return self._security_redirect(
+            _(
+                "%(method)s will be used for your automatic payments.",
+                method=token_sudo.display_name,
+            )
+        )
+
+    @http.route(
+        f"{BILLING_URL}/payment-method/remove",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def security_billing_remove_payment_method(self, **kwargs):
+        partner = self._security_partner()
+        if not partner._security_portal_can_remove_autopay():
+            raise Forbidden(
+                _("Your automatic payment method cannot be removed, only replaced.")
+            )
+        try:
+            partner._security_portal_remove_autopay_token()
+        except UserError as exc:
+            return self._security_redirect(exc.args[0], "danger")
+        return self._security_redirect(_("Automatic payments are turned off."))
+
+    # ------------------------------------------------------- promised payment
+    @http.route(
+        f"{BILLING_URL}/promise",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def security_billing_promise(self, **kwargs):
+        if not self._security_contracts():
+            return request.redirect(BILLING_URL)
+        result = self._security_partner()._security_portal_request_promise()
+        if result["ok"]:
+            return self._security_redirect(result["message"])
+        return self._security_redirect(result["message"], "danger")
+
+    # ----------------------------------------------------------------- history
+    @http.route(
+        [f"{BILLING_URL}/bills", f"{BILLING_URL}/bills/page/<int:page>"],
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def security_billing_bills(self, page=1, **kwargs):
+        partner = self._security_partner()
+        moves = request.env["account.move"].sudo()
+        domain = partner._security_portal_bills_domain()
+        pager = portal_pager(
+            url=f"{BILLING_URL}/bills",
+            total=moves.search_count(domain),
+            page=page,
+            step=self._security_items_per_page,
+        )
+        values = self._security_layout_values("security_billing_bills")
+        values.update(
+            {
+                "bills": moves.search(
+                    domain,
+                    order="invoice_date desc, id desc",
+                    limit=self._security_items_per_page,
+                    offset=pager["offset"],
+                ),
+                "pager": pager,
+            }
+        )
+        return request.render("security_billing_portal.portal_billing_bills", values)
+
+    @http.route(
+        [f"{BILLING_URL}/payments", f"{BILLING_URL}/payments/page/<int:page>"],
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def security_billing_payments(self, page=1, **kwargs):
+        partner = self._security_partner()
+        payments = request.env["account.payment"].sudo()
+        domain = partner._security_portal_payments_domain()
+        pager = portal_pager(
+            url=f"{BILLING_URL}/payments",
+            total=payments.search_count(domain),
+            page=page,
+            step=self._security_items_per_page,
+        )
+        page_payments = payments.search(
+            domain,
+            order="date desc, id desc",
+            limit=self._security_items_per_page,
+            offset=pager["offset"],
+        )
+        values = self._security_layout_values("security_billing_payments")
+        values.update(
+            {
+                "rows": partner._security_portal_payment_rows(page_payments),
+                "pager": pager,
+            }
+        )
+        return request.render("security_billing_portal.portal_billing_payments", values)

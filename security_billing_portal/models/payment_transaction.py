@@ -1,0 +1,54 @@
+from odoo import fields, models
+
+
+class PaymentTransaction(models.Model):
+    _inherit = "payment.transaction"
+
+    security_billing = fields.Boolean(
+        string="Security Billing Payment",
+        readonly=True,
+        copy=False,
+        help="Paid from the portal Billing page.",
+    )
+    security_contract_id = fields.Many2one(
+        "contract.contract",
+        string="Security Contract",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="Contract card the customer paid from: the payment pays this "
+        "contract's oldest open invoices.",
+    )
+    security_use_for_autopay = fields.Boolean(
+        string="Use for Automatic Payments",
+        readonly=True,
+        copy=False,
+        help="The customer asked to charge this payment method automatically "
+        "from now on.",
+    )
+
+    def _security_register_payment(self):
+        """The core hook registers subscriber payments through the one entry
+        point (idempotent on the transaction reference); a Billing page payment
+        is bound to the contract of its card."""
+        if not self.security_contract_id:
+            return super()._security_register_payment()
+        tx = self.with_context(security_portal_contract_id=self.security_contract_id.id)
+        return super(PaymentTransaction, tx)._security_register_payment()
+
+    def _post_process(self):
+        res = super()._post_process()
+        self.filtered(
+            lambda tx: (
+                tx.state == "done"
+                and tx.security_billing
+                and tx.security_use_for_autopay
+                and tx.token_id
+            )
+        )._security_set_autopay_method()
+        return res
+
+    def _security_set_autopay_method(self):
+        """The customer ticked "use for automatic payments": switch the method."""
+        for tx in self:
+            tx.partner_id.commercial_partner_id._security_set_autopay_token(tx.token_id)

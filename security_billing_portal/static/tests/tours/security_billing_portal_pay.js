@@ -1,0 +1,64 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+
+/**
+ * A portal customer pays a custom amount of 40.00 on a balance of 90.00 with
+ * the demo provider, comes back to the Billing page and sees 50.00 due.
+ */
+registry.category("web_tour.tours").add("security_billing_portal_pay", {
+    url: "/my/billing",
+    steps: () => [
+        {
+            content: "The card is red (past due) and shows the balance due",
+            trigger:
+                ".o_security_billing_card[data-status='past_due'] " +
+                ".o_security_balance_due[data-amount='90.00']",
+        },
+        {
+            content: "Pay",
+            trigger: ".o_security_billing_card .o_security_pay_button",
+            run: "click",
+        },
+        {
+            content: "Choose another amount",
+            trigger: "#security_amount_custom",
+            run: "click",
+        },
+        {
+            content: "Type 40",
+            trigger: "input[name='custom_amount']",
+            run: "edit 40",
+        },
+        {
+            content: "Continue to the payment form",
+            trigger: ".o_security_amount_continue",
+            run: "click",
+        },
+        {
+            content: "The amount to pay is 40.00",
+            trigger: ".o_security_pay_amount:contains('40.00')",
+        },
+        {
+            content: "Select the demo payment method",
+            trigger: "input[name='o_payment_radio'][data-provider-code='demo']",
+            run: "click",
+        },
+        {
+            content: "Type test card details",
+            trigger: "#customer_input",
+            run: "edit 4242",
+        },
+        {
+            content: "Pay",
+            trigger: "button[name='o_payment_submit_button']:not(:disabled)",
+            run: "click",
+        },
+        {
+            content: "Back on the Billing page, 50.00 is left to pay",
+            trigger:
+                ".o_security_billing_card .o_security_balance_due[data-amount='50.00']",
+            timeout: 30000,
+        },
+    ],
+});

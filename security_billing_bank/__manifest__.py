@@ -17,10 +17,15 @@
     "data": [
         "security/ir.model.access.csv",
         "security/security_terminal_rules.xml",
+        "data/account_statement_import_sheet_mapping_data.xml",
+        "wizards/security_bank_line_assign_views.xml",
+        "wizards/security_debt_registry_wizard_views.xml",
+        "views/account_bank_statement_line_views.xml",
         "views/security_terminal_provider_views.xml",
         "views/security_terminal_payment_views.xml",
         "views/security_terminal_reconciliation_views.xml",
         "views/security_terminal_menus.xml",
+        "views/security_bank_menus.xml",
     ],
     "installable": True,
 }

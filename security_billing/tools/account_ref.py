@@ -69,7 +69,36 @@ def extract(text):
     """Return the valid account numbers found in a free text, in order."""
     found = []
     for match in _CANDIDATE_RE.finditer(text or ""):
-        ref = re.sub(r"[\s\-]", "", match.group(1))
-        if is_valid(ref) and ref not in found:
-            found.append(ref)
+        for ref in _split_candidate(match.group(1)):
+            if ref not in found:
+                found.append(ref)
+    return found
+
+
+# Shortest account number looked for inside a run of numbers ("1000017 1500").
+_MIN_PART_LEN = 5
+
+
+def _split_candidate(candidate):
+    """Valid numbers of a run of digits, spaces and dashes.
+
+    The whole run first ("100 00 17", "10000-25"); else the longest valid
+    runs of consecutive parts, left to right, so that an amount or a date
+    typed after the number ("л/с 1000017 1500 руб", "acc 1000017 - 30.00")
+    does not hide it.
+    """
+    joined = re.sub(r"[\s\-]", "", candidate)
+    if is_valid(joined):
+        return [joined]
+    parts = re.split(r"[\s\-]+", candidate)
+    found, start = [], 0
+    while start < len(parts):
+        for end in range(len(parts), start, -1):
+            ref = "".join(parts[start:end])
+            if len(ref) >= _MIN_PART_LEN and is_valid(ref):
+                found.append(ref)
+                start = end
+                break
+        else:
+            start += 1
     return found

@@ -1,9 +1,10 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-"""Plug the 1CClientBankExchange parser into the OCA statement import."""
+"""Plug the 1CClientBankExchange parser into the OCA statement import; match
+the imported lines to subscribers right after the import."""
 
 import logging
 
-from odoo import models
+from odoo import fields, models
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
 
@@ -12,6 +13,36 @@ _logger = logging.getLogger(__name__)
 
 class AccountStatementImport(models.TransientModel):
     _inherit = "account.statement.import"
+
+    security_journal_id = fields.Many2one(
+        "account.journal",
+        string="Journal",
+        domain=[("type", "=", "bank")],
+        default=lambda self: self.env.context.get("journal_id"),
+        help="Journal of the statement; required for payment registries, "
+        "which name no bank account.",
+    )
+
+    def _import_file(self):
+        """Import, then match the new lines to subscribers in the same
+        transaction: an error anywhere imports nothing."""
+        wizard = self
+        if self.security_journal_id:
+            wizard = self.with_context(journal_id=self.security_journal_id.id)
+        result = super(AccountStatementImport, wizard)._import_file()
+        wizard._security_match_imported(result)
+        return result
+
+    def _security_match_imported(self, result):
+        statements = self.env["account.bank.statement"].browse(result["statement_ids"])
+        lines = statements.line_ids
+        if not lines:
+            return
+        # the import is allowed: its payments are made as superuser (the
+        # idempotency keys are not writable by accountants)
+        summary = lines.sudo()._security_match()
+        result["security_match"] = summary
+        result["notifications"].append(lines._security_summary_text(summary))
 
     def _parse_file(self, data_file):
         """Parse a 1CClientBankExchange file, else let the next parser try."""

@@ -1,0 +1,450 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+"""Match imported bank statement lines to subscribers and pay their invoices.
+
+A matched incoming line becomes a subscriber payment through the core entry
+point ``account.payment._security_register_payment`` (external id
+``bank:<unique_import_id>``, category ``bank``, allocated oldest first); the
+statement line's suspense line is then turned into the payment's outstanding
+receipts line and reconciled with it, as Odoo Community reconciles a bank
+statement with a registered payment. The bank account is debited once (by the
+statement line); the payment goes through the outstanding receipts account,
+which the reconciliation clears.
+"""
+
+import logging
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from odoo.addons.security_billing.tools import account_ref
+
+_logger = logging.getLogger(__name__)
+
+MATCH_STATES = [
+    ("to_match", "To match"),
+    ("matched", "Matched"),
+    ("ignored", "Ignored (outgoing)"),
+]
+USER_GROUP = "security_billing.group_security_billing_user"
+EXTERNAL_ID_PREFIX = "bank:"
+
+
+class AccountBankStatementLine(models.Model):
+    _inherit = "account.bank.statement.line"
+
+    security_account_ref = fields.Char(
+        string="Registry Account Number",
+        copy=False,
+        readonly=True,
+        help="Subscriber account number from the dedicated column of a payment "
+        "registry; when empty, the account number is searched in the label "
+        "(payment purpose).",
+    )
+    security_match_state = fields.Selection(
+        MATCH_STATES,
+        string="Matching",
+        copy=False,
+        readonly=True,
+        index=True,
+        help="To match: the accountant must pick the subscriber. Matched: paid "
+        "to a subscriber. Ignored: outgoing money, not a subscriber payment.",
+    )
+    security_match_reason = fields.Char(
+        string="Matching Note", copy=False, readonly=True
+    )
+    security_candidate_ids = fields.Many2many(
+        "res.partner",
+        "security_bank_line_candidate_rel",
+        "line_id",
+        "partner_id",
+        string="Candidate Subscribers",
+        copy=False,
+        readonly=True,
+    )
+    security_payment_id = fields.Many2one(
+        "account.payment",
+        string="Subscriber Payment",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+    )
+
+    # ------------------------------------------------------------------ actions
+    def action_security_match(self):
+        """Button: match the selected lines automatically."""
+        lines = self._security_check_match_access()
+        summary = lines._security_match()
+        return self._security_notification(lines._security_summary_text(summary))
+
+    def action_security_assign(self):
+        """Button: open the wizard assigning the lines to a subscriber."""
+        self._security_check_match_access()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "security_billing_bank.action_security_bank_line_assign"
+        )
+        action["context"] = {
+            "active_model": self._name,
+            "active_ids": self.ids,
+            "default_line_ids": [Command.set(self.ids)],
+        }
+        return action
+
+    def action_undo_reconciliation(self):
+        """Undoing the reconciliation puts the line back in the To match list;
+        the subscriber payment stays: matching again reuses it."""
+        matched = self.filtered(lambda line: line.security_match_state == "matched")
+        res = super().action_undo_reconciliation()
+        matched.write(
+            {
+                "security_match_state": "to_match",
+                "security_match_reason": self.env._(
+                    "Reconciliation undone: match it again."
+                ),
+            }
+        )
+        return res
+
+    def _security_check_match_access(self):
+        """Accountants may match lines they can read; the money is moved as
+        superuser (statement lines are read-only for invoicing users)."""
+        if not self.env.user.has_group(USER_GROUP):
+            raise AccessError(
+                self.env._("Only Security Billing users may match bank lines.")
+            )
+        self.check_access("read")
+        return self.sudo()
+
+    def _security_notification(self, message, kind="info"):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": kind,
+                "message": message,
+                "sticky": False,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    # ---------------------------------------------------------------- matching
+    def _security_match(self):
+        """Match these lines: pay incoming lines of exactly one subscriber,
+        ignore outgoing ones, leave the others To match with the reason.
+
+        Idempotent: matched lines are skipped (row-locked first, so two
+        concurrent runs cannot both pay a line). Returns the counts
+        ``{"matched", "to_match", "ignored", "skipped"}``.
+        """
+        lines = self._security_lock()
+        todo = lines.filtered(lambda line: line._security_is_matchable())
+        summary = {"matched": 0, "to_match": 0, "ignored": 0}
+        summary["skipped"] = len(lines) - len(todo)
+        outgoing = todo.filtered(lambda line: line.amount <= 0)
+        outgoing.write({"security_match_state": "ignored"})
+        summary["ignored"] = len(outgoing)
+        incoming = todo - outgoing
+        found = incoming._security_find_subscribers()
+        for line in incoming:
+            partner, reason, candidates = found[line.id]
+            if partner:
+                reason = line._security_pay_safe(partner)
+            if reason:
+                line._security_set_to_match(reason, candidates)
+                summary["to_match"] += 1
+            else:
+                summary["matched"] += 1
+        return summary
+
+    def _security_lock(self):
+        """Row-lock the lines and re-read them (another transaction may have
+        matched them meanwhile)."""
+        if not self:
+            return self
+        self.flush_recordset()
+        self.env.cr.execute(
+            "SELECT id FROM account_bank_statement_line WHERE id IN %s "
+            "ORDER BY id FOR UPDATE",
+            [tuple(self.ids)],
+        )
+        self.invalidate_recordset()
+        return self.exists()
+
+    def _security_is_matchable(self):
+        """Not matched yet, and the line still waits on its suspense line."""
+        self.ensure_one()
+        if self.security_match_state in ("matched", "ignored"):
+            return False
+        _liquidity, suspense, other = self._seek_for_lines()
+        return bool(suspense) and not other
+
+    def _security_set_to_match(self, reason, candidates=None):
+        self.write(
+            {
+                "security_match_state": "to_match",
+                "security_match_reason": reason,
+                "security_candidate_ids": [Command.set(candidates.ids)]
+                if candidates
+                else [Command.clear()],
+            }
+        )
+
+    @api.model
+    def _security_summary_text(self, summary):
+        text = self.env._(
+            "Bank matching: %(matched)s paid to subscribers, %(to_match)s to "
+            "match by hand, %(ignored)s outgoing ignored.",
+            **summary,
+        )
+        if summary.get("skipped"):
+            text += " " + self.env._(
+                "%(skipped)s already processed, left as they were.", **summary
+            )
+        return text
+
+    # ------------------------------------------------------ finding subscribers
+    def _security_get_account_refs(self):
+        """``(refs, source)``: the valid account numbers of this line, from
+        the registry column when filled, else from the payment purpose."""
+        self.ensure_one()
+        if self.security_account_ref:
+            ref = account_ref.normalize(self.security_account_ref)
+            return ([ref] if account_ref.is_valid(ref) else []), "column"
+        return account_ref.extract(self.payment_ref), "purpose"
+
+    def _security_find_subscribers(self):
+        """``{line.id: (partner or None, reason, candidates)}`` with all the
+        account numbers looked up in one query."""
+        refs = {line.id: line._security_get_account_refs() for line in self}
+        all_refs = {ref for line_refs, _src in refs.values() for ref in line_refs}
+        by_ref = self._security_subscribers_by_ref(all_refs)
+        result = {}
+        for line in self:
+            line_refs, source = refs[line.id]
+            company = line.company_id.id
+            partners = self.env["res.partner"].browse()
+            for ref in line_refs:
+                partners |= by_ref.get((ref, company)) or by_ref.get(
+                    (ref, False), partners.browse()
+                )
+            result[line.id] = line._security_match_verdict(line_refs, source, partners)
+        return result
+
+    @api.model
+    def _security_subscribers_by_ref(self, refs):
+        """``{(ref, company_id or False): partner}`` of subscribers."""
+        if not refs:
+            return {}
+        partners = (
+            self.env["res.partner"]
+            .sudo()
+            .search(
+                [
+                    ("security_account_ref", "in", list(refs)),
+                    ("security_is_subscriber", "=", True),
+                ]
+            )
+        )
+        return {
+            (partner.security_account_ref, partner.company_id.id): partner
+            for partner in partners
+        }
+
+    def _security_match_verdict(self, refs, source, partners):
+        """``(partner or None, reason, candidates)`` of one line."""
+        self.ensure_one()
+        partners = partners.commercial_partner_id
+        if len(partners) == 1:
+            return partners, False, partners
+        if len(partners) > 1:
+            return (
+                None,
+                self.env._(
+                    "Ambiguous: several subscribers match (%(refs)s).",
+                    refs=", ".join(
+                        f"{p.security_account_ref} {p.name}" for p in partners
+                    ),
+                ),
+                partners,
+            )
+        if source == "column":
+            return None, self._security_column_reason(), partners
+        if refs:
+            return (
+                None,
+                self.env._(
+                    "Account number %(refs)s found in the purpose, but no such "
+                    "subscriber.",
+                    refs=", ".join(refs),
+                ),
+                partners,
+            )
+        return (
+            None,
+            self.env._("No valid account number found in the purpose."),
+            partners,
+        )
+
+    def _security_column_reason(self):
+        ref = self.security_account_ref
+        try:
+            normalized = account_ref.check(ref)
+        except ValueError as exc:
+            return self.env._(
+                "Registry account number %(ref)r is not valid: %(why)s.",
+                ref=ref,
+                why=exc,
+            )
+        return self.env._(
+            "Registry account number %(ref)s: no such subscriber.", ref=normalized
+        )
+
+    # ------------------------------------------------------------------ paying
+    def _security_pay_safe(self, partner):
+        """Pay in a savepoint: a failure rolls the line's payment back and
+        returns the reason (the line stays To match); None when paid."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._security_pay(partner)
+        except (UserError, ValidationError) as exc:
+            _logger.info("Bank line %s not paid: %s", self.id, exc)
+            return self.env._(
+                "Payment to %(ref)s failed: %(error)s",
+                ref=partner.security_account_ref,
+                error=exc.args[0] if exc.args else exc,
+            )
+        return None
+
+    def _security_pay(self, partner):
+        """Turn this incoming line into a payment of ``partner``, allocated
+        oldest first, and reconcile the line with it."""
+        self.ensure_one()
+        partner = partner.commercial_partner_id
+        self._security_check_payable(partner)
+        payment = self._security_register_payment(partner)
+        self._security_reconcile_with_payment(payment)
+        self.write(
+            {
+                "security_match_state": "matched",
+                "security_match_reason": False,
+                "security_payment_id": payment.id,
+                "security_candidate_ids": [Command.clear()],
+            }
+        )
+        return payment
+
+    def _security_check_payable(self, partner):
+        if not partner.security_is_subscriber:
+            raise UserError(
+                self.env._(
+                    "%(partner)s is not a subscriber.", partner=partner.display_name
+                )
+            )
+        if partner.company_id and partner.company_id != self.company_id:
+            raise UserError(
+                self.env._(
+                    "Subscriber %(partner)s belongs to another company.",
+                    partner=partner.display_name,
+                )
+            )
+        if self.amount <= 0:
+            raise UserError(
+                self.env._(
+                    "Line %(line)s is outgoing money: it cannot pay a subscriber.",
+                    line=self.payment_ref,
+                )
+            )
+        if not self._security_is_matchable():
+            raise UserError(
+                self.env._(
+                    "Line %(line)s is already reconciled.", line=self.payment_ref
+                )
+            )
+
+    def _security_external_id(self):
+        self.ensure_one()
+        key = self.unique_import_id or f"line:{self.id}"
+        return f"{EXTERNAL_ID_PREFIX}{key}"
+
+    def _security_register_payment(self, partner):
+        """The subscriber payment of this line, through the core entry point
+        (idempotent on the line's external id)."""
+        company_self = self.with_company(self.company_id)
+        result = company_self.env["account.payment"]._security_register_payment(
+            partner,
+            self.amount,
+            external_id=self._security_external_id(),
+            date=self.date,
+            journal=self.journal_id,
+            category=self.env["security.payment.category"]._get_by_code("bank"),
+            memo=self.payment_ref,
+        )
+        payment = self.env["account.payment"].browse(result["payment_id"])
+        if result["duplicate"]:
+            self._security_check_duplicate_payment(payment, partner)
+        return payment
+
+    def _security_check_duplicate_payment(self, payment, partner):
+        """A re-imported line finds its first payment: reuse it if it is the
+        same money for the same subscriber and still waits for the bank."""
+        if payment.partner_id.commercial_partner_id != partner or (
+            self.currency_id.compare_amounts(payment.amount, self.amount)
+        ):
+            raise UserError(
+                self.env._(
+                    "This bank transaction was already paid to %(partner)s "
+                    "(payment %(payment)s).",
+                    partner=payment.partner_id.display_name,
+                    payment=payment.display_name,
+                )
+            )
+        if not payment._seek_for_lines()[0].filtered(lambda line: not line.reconciled):
+            raise UserError(
+                self.env._(
+                    "Payment %(payment)s of this bank transaction is already "
+                    "reconciled with another statement line.",
+                    payment=payment.display_name,
+                )
+            )
+
+    def _security_reconcile_with_payment(self, payment):
+        """Replace the suspense line by the payment's outstanding account and
+        reconcile both: the statement line is then fully reconciled."""
+        liquidity, suspense, _other = self._seek_for_lines()
+        outstanding = payment._seek_for_lines()[0].filtered(
+            lambda line: not line.reconciled
+        )
+        partner = payment.partner_id
+        self.move_id.with_context(skip_readonly_check=True).write(
+            {
+                "partner_id": partner.id,
+                "line_ids": [
+                    Command.update(liquidity.id, {"partner_id": partner.id}),
+                    Command.update(
+                        suspense.id,
+                        {
+                            "partner_id": partner.id,
+                            "account_id": outstanding.account_id.id,
+                        },
+                    ),
+                ],
+            }
+        )
+        (suspense | outstanding).reconcile()
+
+    # ------------------------------------------------------ manual assignment
+    def _security_assign_subscriber(self, partner):
+        """The accountant's choice for lines To match: pay them to
+        ``partner`` through the same path as automatic matching."""
+        lines = self._security_lock()
+        for line in lines:
+            if line.security_match_state == "matched":
+                raise UserError(
+                    self.env._(
+                        "Line %(line)s is already matched to %(partner)s.",
+                        line=line.payment_ref,
+                        partner=line.partner_id.display_name,
+                    )
+                )
+            line._security_pay(partner)
+        return lines

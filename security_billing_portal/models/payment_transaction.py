@@ -12,7 +12,7 @@ class PaymentTransaction(models.Model):
     )
     security_contract_id = fields.Many2one(
         "contract.contract",
-        string="Security Contract",
+        string="Billing Page Contract",
         readonly=True,
         copy=False,
         index="btree_not_null",

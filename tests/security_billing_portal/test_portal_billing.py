@@ -1,5 +1,6 @@
 """The portal Billing page through real HTTP: pages, payments, history."""
 
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from .common import SecurityPortalCase
@@ -288,3 +289,19 @@ class TestPortalBilling(SecurityPortalCase):
         second = self._get("/my/billing/payments/page/2").text
         self.assertEqual(first.count('class="o_security_payment"'), 12)
         self.assertEqual(second.count('class="o_security_payment"'), 1)
+
+    # ------------------------------------------------------------- settings
+    def test_company_maximum_setting(self):
+        settings = self.env["res.config.settings"].create(
+            {"security_portal_max_amount": 250.0}
+        )
+        settings.execute()
+        self.assertEqual(self.company.security_portal_max_amount, 250.0)
+        arch = self.env["res.config.settings"].get_views([(False, "form")])["views"]
+        self.assertIn("security_portal_max_amount", arch["form"]["arch"])
+        with self.assertRaises(ValidationError):
+            self.company.security_portal_max_amount = -1.0
+        self.company.security_portal_max_amount = 0.0  # no limit
+        self._login(self.alice_user)
+        html = self._pay_page(self.alice_contract, custom_amount="99999")
+        self.assertEqual(self._form_attr(html, "data-amount"), "99999.0")

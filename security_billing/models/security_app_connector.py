@@ -261,37 +261,39 @@ class SecurityAppConnector(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                WITH s AS (
-                    SELECT id, name, device_id, contract_id
-                      FROM security_site WHERE id IN %(sites)s
-                ), fee AS (
-                    SELECT l.contract_id,
-                           ROUND(SUM(l.monthly_recurring)::numeric, 2) AS amount,
-                           BOOL_OR(l.automatic_price) AS automatic
-                      FROM contract_line l
-                     WHERE l.contract_id IN (SELECT contract_id FROM s)
-                     GROUP BY l.contract_id
-                )
-                SELECT s.id, s.name, s.device_id, c.id, %(blocked)s,
-                       cur.name, COALESCE(fee.amount, 0)
-                  FROM s
-                  LEFT JOIN contract_contract c ON c.id = s.contract_id
-                  LEFT JOIN fee ON fee.contract_id = c.id
-                  LEFT JOIN res_company co ON co.id = c.company_id
-                  LEFT JOIN account_journal j ON j.id = c.journal_id
-                  LEFT JOIN product_pricelist pl ON pl.id = c.pricelist_id
-                  LEFT JOIN res_currency cur ON cur.id = COALESCE(
-                        c.manual_currency_id,
-                        CASE WHEN fee.automatic THEN pl.currency_id END,
-                        j.currency_id,
-                        co.currency_id)
-                 ORDER BY s.device_id, s.id
+                SELECT x.site_id, x.name, x.device_id, x.contract_id, x.blocked,
+                       cur.name, x.fee
+                  FROM (
+                    SELECT s.id AS site_id, s.name, s.device_id,
+                           c.id AS contract_id, %(blocked)s AS blocked,
+                           COALESCE(ROUND(SUM(l.monthly_recurring)::numeric, 2), 0)
+                               ::float8 AS fee,
+                           COALESCE(
+                               c.manual_currency_id,
+                               CASE WHEN BOOL_OR(l.automatic_price)
+                                    THEN pl.currency_id END,
+                               j.currency_id,
+                               co.currency_id) AS currency_id
+                      FROM security_site s
+                      LEFT JOIN contract_contract c ON c.id = s.contract_id
+                      LEFT JOIN contract_line l ON l.contract_id = c.id
+                      LEFT JOIN res_company co ON co.id = c.company_id
+                      LEFT JOIN account_journal j ON j.id = c.journal_id
+                      LEFT JOIN product_pricelist pl ON pl.id = c.pricelist_id
+                     WHERE s.id IN %(sites)s
+                     GROUP BY s.id, c.id, pl.currency_id, j.currency_id,
+                              co.currency_id
+                  ) x
+                  LEFT JOIN res_currency cur ON cur.id = x.currency_id
                 """,
                 sites=site_query.subselect(),
                 blocked=self._security_blocked_sql(),
             )
         )
-        return self.env.cr.fetchall()
+        rows = self.env.cr.fetchall()
+        # sorting here is cheaper than a database sort spilling to disk
+        rows.sort(key=lambda row: (row[2] or "", row[0]))
+        return rows
 
     @api.model
     def _security_blocked_sql(self):
@@ -310,9 +312,9 @@ class SecurityAppConnector(models.Model):
 
         Three queries whatever the number of sites: sites with contracts and
         fees, the core balance sums and the core date data. Returns
-        ``(rows, skipped)``: rows are dicts with native values (``hubId``,
-        ``subscriptionFee``, ``balance`` rounded to 2 decimals, ``currency``,
-        ``blocked``, ``paymentDate`` as yyyy-mm-dd); skipped are
+        ``(rows, skipped)``: rows are tuples ``(hubId, subscriptionFee,
+        balance, currency, blocked, paymentDate)`` (amounts rounded to 2
+        decimals, date as yyyy-mm-dd, see ``ROW_FIELDS``); skipped are
         ``{site_id, site, hub_id, reason}``.
         """
         self.ensure_one()
@@ -323,7 +325,8 @@ class SecurityAppConnector(models.Model):
         )
         contracts = self.env["contract.contract"].sudo().browse(contract_ids)
         dates = contracts._security_date_data()
-        is_ajax = self.site_vendor == "ajax"
+        hub_re = AJAX_HUB_RE if self.site_vendor == "ajax" else None
+        good_currencies = {}
         rows, skipped = [], []
         for site_id, name, device, contract_id, blocked, currency, fee in sites:
             balance = balances.get(contract_id)
@@ -331,27 +334,40 @@ class SecurityAppConnector(models.Model):
             balance = (
                 round(balance["security_balance"] or 0.0, 2) + 0.0 if balance else 0.0
             )
-            next_date = dates.get(contract_id, {}).get("security_next_payment_date")
-            row = {
-                "hubId": device,
-                "subscriptionFee": fee,
-                "balance": balance,
-                "currency": currency,
-                "blocked": blocked,
-                "paymentDate": next_date.isoformat() if next_date else None,
-            }
-            reason = self._check_row(row, contract_id, is_ajax)
-            if reason:
-                skipped.append(
-                    {
-                        "site_id": site_id,
-                        "site": name,
-                        "hub_id": device,
-                        "reason": reason,
-                    }
+            next_date = dates.get(contract_id)
+            next_date = next_date and next_date["security_next_payment_date"]
+            row = (
+                device,
+                fee,
+                balance,
+                currency,
+                blocked,
+                next_date.isoformat() if next_date else None,
+            )
+            if currency not in good_currencies:
+                good_currencies[currency] = bool(
+                    currency and CURRENCY_RE.match(currency)
                 )
-            else:
+            if (
+                device
+                and contract_id
+                and fee > 0
+                and next_date
+                and good_currencies[currency]
+                and (hub_re is None or hub_re.match(device))
+            ):
                 rows.append(row)
+                continue
+            skipped.append(
+                {
+                    "site_id": site_id,
+                    "site": name,
+                    "hub_id": device,
+                    "reason": self._check_row(
+                        dict(zip(ROW_FIELDS, row)), contract_id, hub_re is not None
+                    ),
+                }
+            )
         return rows, skipped
 
     @api.model
@@ -396,14 +412,16 @@ class SecurityAppConnector(models.Model):
 
     @api.model
     def _string_row(self, row):
-        return {
-            "hubId": row["hubId"],
-            "subscriptionFee": "%.2f" % row["subscriptionFee"],
-            "balance": "%.2f" % row["balance"],
-            "currency": row["currency"],
-            "blocked": "true" if row["blocked"] else "false",
-            "paymentDate": row["paymentDate"],
-        }
+        """A row as the strings of the Ajax example, in ``ROW_FIELDS`` order."""
+        hub, fee, balance, currency, blocked, payment_date = row
+        return (
+            hub,
+            "%.2f" % fee,
+            "%.2f" % balance,
+            currency,
+            "true" if blocked else "false",
+            payment_date,
+        )
 
     def _json_array(self, rows):
         """One JSON object a line; amounts always with 2 decimals.
@@ -419,14 +437,14 @@ class SecurityAppConnector(models.Model):
         lines = [
             template
             % (
-                encode_basestring(row["hubId"]),
-                row["subscriptionFee"],
-                row["balance"],
-                row["currency"],
-                "true" if row["blocked"] else "false",
-                row["paymentDate"],
+                encode_basestring(hub),
+                fee,
+                balance,
+                currency,
+                "true" if blocked else "false",
+                payment_date,
             )
-            for row in rows
+            for hub, fee, balance, currency, blocked, payment_date in rows
         ]
         return "[\n" + ",\n".join(lines) + "\n]\n"
 
@@ -451,12 +469,11 @@ class SecurityAppConnector(models.Model):
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(ROW_FIELDS)
         for row in rows:
-            values = self._string_row(row)
-            writer.writerow([values[name] for name in ROW_FIELDS])
+            writer.writerow(self._string_row(row))
         return out.getvalue(), "csv", "text/csv"
 
     def _row_digest(self, row):
-        text = "|".join(str(row[name]) for name in ROW_FIELDS)
+        text = "|".join(self._string_row(row))
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     def _filter_changed_rows(self, rows):
@@ -465,8 +482,8 @@ class SecurityAppConnector(models.Model):
         digests, changed = {}, []
         for row in rows:
             digest = self._row_digest(row)
-            digests[row["hubId"]] = digest
-            if previous.get(row["hubId"]) != digest:
+            digests[row[0]] = digest
+            if previous.get(row[0]) != digest:
                 changed.append(row)
         return changed, digests
 

@@ -215,27 +215,34 @@ class SecurityBillingApi(models.AbstractModel):
             return today
         if isinstance(value, DateTime):
             value = value.date()
-        if isinstance(value, str) and ISO_DATE_RE.match(value.strip()):
-            try:
-                value = Date.fromisoformat(value.strip())
-            except ValueError:
-                pass
-        if not isinstance(value, Date):
+        parsed = self._parse_iso_date(value) if isinstance(value, str) else value
+        if not isinstance(parsed, Date):
             raise ValidationError(
                 _(
                     "Invalid date %(date)r: expected an ISO date YYYY-MM-DD.",
                     date=value,
                 )
             )
-        if value > today:
+        if parsed > today:
             raise ValidationError(
                 _(
                     "Invalid date %(date)s: it is in the future (today is %(today)s).",
-                    date=value,
+                    date=parsed,
                     today=today,
                 )
             )
-        return value
+        return parsed
+
+    @api.model
+    def _parse_iso_date(self, text):
+        """The date of a strict ``YYYY-MM-DD`` string, else None."""
+        text = text.strip()
+        if not ISO_DATE_RE.match(text):
+            return None
+        try:
+            return Date.fromisoformat(text)
+        except ValueError:
+            return None
 
     @api.model
     def _parse_category(self, code):

@@ -24,7 +24,6 @@ class SecurityManualPayment(models.TransientModel):
     )
     contract_id = fields.Many2one(
         "contract.contract",
-        string="Contract",
         domain="[('partner_id', '=', partner_id), ('security_is_mmr', '=', True)]",
         help="Pay this contract's invoices only; empty: all invoices of the "
         "subscriber, oldest first.",
@@ -33,7 +32,6 @@ class SecurityManualPayment(models.TransientModel):
     amount = fields.Monetary(required=True, currency_field="currency_id")
     category_id = fields.Many2one(
         "security.payment.category",
-        string="Category",
         required=True,
         domain=[("code", "in", MANUAL_CATEGORY_CODES)],
         default=lambda self: self.env["security.payment.category"]._get_by_code("cash"),

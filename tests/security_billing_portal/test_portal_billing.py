@@ -305,3 +305,17 @@ class TestPortalBilling(SecurityPortalCase):
         self._login(self.alice_user)
         html = self._pay_page(self.alice_contract, custom_amount="99999")
         self.assertEqual(self._form_attr(html, "data-amount"), "99999.0")
+
+    def test_contact_of_subscriber_uses_the_account(self):
+        contact = self.env["res.partner"].create(
+            {"name": "Alice's Husband", "parent_id": self.alice.id, "type": "contact"}
+        )
+        self._login(self._create_portal_user(contact, "alice_husband_sb"))
+        html = self._get("/my/billing").text
+        self.assertIn("Alice Home Monitoring", html)
+        self.assertIn('data-amount="90.00"', html)
+        tx = self._pay_online(self.alice_contract, "30")
+        self.assertEqual(tx.partner_id, contact)
+        self.assertEqual(tx.payment_id.partner_id, self.alice)
+        self.assertEqual(self._open_balance(self.alice_contract), 60.0)
+        self._get(f"/my/billing/{self.bob_contract.id}/pay", 404)

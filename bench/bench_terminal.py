@@ -55,7 +55,7 @@ def parse_args():
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--subscribers", type=int, default=100)
-    parser.add_argument("--replay-every", type=int, default=20)
+    parser.add_argument("--replay-every", type=int, default=10)
     parser.add_argument("--python", default=sys.executable)
     return parser.parse_args()
 
@@ -392,6 +392,7 @@ def main():
         # warm-up outside the measure: every worker loads its registry
         warm = Bench(args, url, password, refs)
         warm.remaining = 4 * args.workers
+        warm.txn = bench.txn + 10**7  # txn_ids of their own
         warm_clients = [Client(i, warm) for i in range(args.workers)]
         for client in warm_clients:
             client.start()

@@ -591,7 +591,10 @@ class SecurityTerminalProvider(models.Model):
                 "Terminal %s txn %s refused by the billing: %s", self.code, txn_id, exc
             )
             raise OsmpError(RESULT_REFUSED, exc.args[0]) from exc
-        return self.env["security.terminal.payment"].create(
+        terminal_payments = self.env["security.terminal.payment"].with_context(
+            mail_create_nolog=True, mail_create_nosubscribe=True
+        )
+        return terminal_payments.create(
             self._prepare_terminal_payment_vals(
                 txn_id, partner, amount, txn_date, local_date, params, result
             )

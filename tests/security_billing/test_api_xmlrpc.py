@@ -401,3 +401,33 @@ class TestRegisterPaymentRace(TransactionCase):
                 ),
                 1,
             )
+
+
+@tagged("post_install", "-at_install")
+class TestListDebtorsQueries(SecurityBillingCase):
+    """list_debtors reads many subscribers in a fixed number of queries."""
+
+    def _add_debtors(self, first, count):
+        today = fields.Date.context_today(self.env.user)
+        for index in range(first, first + count):
+            partner = self._create_subscriber(f"Debtor {index}")
+            contract = self._create_mmr_contract(partner)
+            self._create_site(partner, contract, device_id=f"{0xA0000000 + index:08X}")
+            invoice = self._invoice_contract(contract, post=False)
+            invoice.invoice_date_due = today - timedelta(days=10)
+            invoice.action_post()
+
+    def _count_queries(self):
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        debtors = self.env[API].list_debtors()
+        return self.env.cr.sql_log_count - before, len(debtors)
+
+    def test_queries_do_not_grow_with_the_debtors(self):
+        self._add_debtors(0, 2)
+        few, count = self._count_queries()
+        self.assertEqual(count, 2)
+        self._add_debtors(2, 10)
+        many, count = self._count_queries()
+        self.assertEqual(count, 12)
+        self.assertLessEqual(many, few + 2, f"{few} queries for 2, {many} for 12")

@@ -244,6 +244,7 @@ class SecurityBillingPortal(PaymentPortal):
                 _("The amount to pay was changed: reload the Billing page.")
             )
         self._validate_transaction_kwargs(kwargs)
+        self._security_check_provider(contract_sudo, kwargs)
         for key in ("landing_route", "is_validation", "tokenization_requested"):
             kwargs.pop(key, None)
         tx_sudo = self._create_transaction(
@@ -262,6 +263,21 @@ class SecurityBillingPortal(PaymentPortal):
             **kwargs,
         )
         return tx_sudo._get_processing_values()
+
+    def _security_check_provider(self, contract_sudo, kwargs):
+        """The provider (or saved method) must be one of the contract's company."""
+        providers = request.env["payment.provider"].sudo()
+        token_id = PaymentPortal._cast_as_int(kwargs.get("token_id"))
+        if kwargs.get("flow") == "token" and token_id:
+            providers = request.env["payment.token"].sudo().browse(token_id).provider_id
+        else:
+            providers = providers.browse(
+                PaymentPortal._cast_as_int(kwargs.get("provider_id")) or []
+            )
+        if not providers.exists() or providers.company_id != contract_sudo.company_id:
+            raise ValidationError(
+                _("This payment method cannot pay the bills of this account.")
+            )
 
     # ------------------------------------------------------ autopay method
     @http.route(

@@ -144,3 +144,21 @@ class TestPortalSecurity(SecurityPortalCase):
         # Portal users never write sites.
         with self.assertRaises(AccessError):
             self.alice_site.with_user(self.alice_user).write({"name": "Hacked"})
+
+    def test_transaction_with_provider_of_another_company_refused(self):
+        other_company = self.env["res.company"].create({"name": "Other Monitoring Co"})
+        other_provider = self.provider.copy({"company_id": other_company.id})
+        self._login(self.alice_user)
+        html = self._pay_page(self.alice_contract, custom_amount="40")
+        count = self._tx_count()
+        for provider_id in (other_provider.id, 999999999, None):
+            with self.subTest(provider_id=provider_id):
+                answer = self._json(
+                    f"/my/billing/{self.alice_contract.id}/transaction",
+                    self._tx_params(html, provider_id=provider_id),
+                )
+                self.assertIn(
+                    "cannot pay the bills of this account",
+                    answer["error"]["data"]["message"],
+                )
+        self.assertEqual(self._tx_count(), count)

@@ -139,7 +139,7 @@ class SecurityAppConnector(models.Model):
     )
     export_requested = fields.Boolean(readonly=True, copy=False)
     requested_export_at = fields.Datetime(
-        string="Requested Export At", readonly=True, copy=False
+        string="Requested For", readonly=True, copy=False
     )
     sync_state = fields.Text(
         copy=False,

@@ -5,6 +5,7 @@ the imported lines to subscribers right after the import."""
 import logging
 
 from odoo import fields, models
+from odoo.exceptions import UserError
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
 
@@ -29,6 +30,15 @@ class AccountStatementImport(models.TransientModel):
         wizard = self
         if self.security_journal_id:
             wizard = self.with_context(journal_id=self.security_journal_id.id)
+        elif self.sheet_mapping_id.security_is_registry and not self.env.context.get(
+            "journal_id"
+        ):
+            raise UserError(
+                self.env._(
+                    "Choose the journal of the payment system: a payment "
+                    "registry names no bank account."
+                )
+            )
         result = super(AccountStatementImport, wizard)._import_file()
         wizard._security_match_imported(result)
         return result

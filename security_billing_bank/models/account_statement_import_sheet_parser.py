@@ -93,6 +93,8 @@ class AccountStatementImportSheetParser(models.TransientModel):
         """The OCA reader (xlrd workbook or csv reader), or a clear error."""
         if not data_file or not data_file.strip():
             raise self._security_error(1, self.env._("the file is empty."))
+        if data_file[:4] not in (XLSX_MAGIC, XLS_MAGIC):
+            self._security_check_encoding(mapping, data_file)
         try:
             return self._parse_data(mapping, data_file)
         except UserError:
@@ -106,6 +108,26 @@ class AccountStatementImportSheetParser(models.TransientModel):
                     kind=kind,
                     error=exc,
                 )
+            ) from None
+
+    @api.model
+    def _security_check_encoding(self, mapping, data_file):
+        """A text registry must be in the mapping's encoding: no guessing
+        (the OCA fallback may misread Cyrillic comments)."""
+        encoding = mapping.file_encoding or "utf-8"
+        try:
+            data_file.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise self._security_error(
+                data_file.count(b"\n", 0, exc.start) + 1,
+                self.env._(
+                    "byte 0x%(byte)02X is not valid %(encoding)s: save the "
+                    "registry in that encoding or change the encoding of the "
+                    "mapping %(mapping)s.",
+                    byte=data_file[exc.start],
+                    encoding=encoding,
+                    mapping=mapping.name,
+                ),
             ) from None
 
     @api.model

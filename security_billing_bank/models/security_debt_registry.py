@@ -31,7 +31,9 @@ class SecurityDebtRegistry(models.AbstractModel):
         """One dict per subscriber of the current company, by account number:
         ``account_ref``, ``name`` (masked), ``address`` (when asked),
         ``amount_owed`` and ``recommended_amount``."""
-        partners = self.env["res.partner"].search(self._get_subscriber_domain())
+        partners = self.env["res.partner"].search(
+            self._get_subscriber_domain(), order="security_account_ref, id"
+        )
         owed = self._get_amounts_owed(partners)
         recommended = self._get_recommended_amounts(partners, owed)
         currency = self.env.company.currency_id

@@ -127,7 +127,7 @@ class SecurityBillingPortal(PaymentPortal):
         values = self._security_layout_values("security_billing_pay")
         values.update(
             {
-                "contract": contract_sudo,
+                "billing_contract": contract_sudo,
                 "amount_options": contract_sudo._security_portal_amount_options(),
                 "amount_choice": amount_choice,
                 "custom_amount": custom_amount,

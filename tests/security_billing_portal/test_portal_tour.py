@@ -87,22 +87,31 @@ class TestPortalTour(SecurityPortalCase):
                 "provider_ref": "alice-ref",
             }
         )
-        SCREENSHOT.unlink(missing_ok=True)
+        self._screenshot("/my/billing", ".o_security_billing_card", SCREENSHOT)
+        self._screenshot(
+            f"/my/billing/{self.alice_contract.id}/pay"
+            "?amount_choice=custom&custom_amount=40",
+            "#o_payment_form",
+            ARTIFACTS / "my_billing_pay.png",
+        )
+
+    def _screenshot(self, url, selector, path):
+        path.unlink(missing_ok=True)
         stop = ChromeBrowser.stop
 
         def stop_after_screenshot(browser):
             if getattr(browser, "ws", None) is not None:
-                capture_full_page(browser, SCREENSHOT)
+                capture_full_page(browser, path)
             stop(browser)
 
         with patch.object(ChromeBrowser, "stop", stop_after_screenshot):
             self._browser(
                 lambda: self.browser_js(
-                    "/my/billing",
+                    url,
                     "console.log('test successful')",
-                    ready="!!document.querySelector('.o_security_billing_card')",
+                    ready=f"!!document.querySelector({selector!r})",
                     login=self.alice_user.login,
                 )
             )
-        self.assertTrue(SCREENSHOT.exists())
-        self.assertGreater(SCREENSHOT.stat().st_size, 10000)
+        self.assertTrue(path.exists())
+        self.assertGreater(path.stat().st_size, 10000)

@@ -277,6 +277,9 @@ class TestAppExport(SecurityBillingCase):
         log = self.connector._security_export()
         self.assertEqual(log.state, "done")
         self.assertEqual(log.attempts, 2)
+        self.assertEqual(
+            (self.connector.log_count, self.connector.last_state), (1, "done")
+        )
         self.assertEqual(log.http_status, 200)
         self.assertEqual(log.response_body, "accepted")
         self.assertFalse(log.error)

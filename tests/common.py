@@ -85,7 +85,9 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
         )
 
     @classmethod
-    def _create_site(cls, partner, contract=None, vendor="ajax", device_id=None, **vals):
+    def _create_site(
+        cls, partner, contract=None, vendor="ajax", device_id=None, **vals
+    ):
         return cls.env["security.site"].create(
             dict(
                 {

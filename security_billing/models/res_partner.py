@@ -90,8 +90,7 @@ class ResPartner(models.Model):
             if duplicate:
                 raise ValidationError(
                     _(
-                        "Account number %(ref)s is already used by another "
-                        "subscriber.",
+                        "Account number %(ref)s is already used by another subscriber.",
                         ref=partner.security_account_ref,
                     )
                 )
@@ -185,7 +184,9 @@ class ResPartner(models.Model):
             partner_data = data.setdefault(contract.partner_id.id, {})
             for fname in ("security_paid_until", "security_next_payment_date"):
                 value = contract_dates.get(fname)
-                if value and (not partner_data.get(fname) or value < partner_data[fname]):
+                if value and (
+                    not partner_data.get(fname) or value < partner_data[fname]
+                ):
                     partner_data[fname] = value
         return data
 

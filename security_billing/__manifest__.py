@@ -47,7 +47,7 @@
         "views/security_app_connector_views.xml",
         "views/menus.xml",
     ],
-    "demo": [],
+    "demo": ["demo/security_billing_demo.xml"],
     "installable": True,
     "application": True,
 }

@@ -502,6 +502,13 @@ class ContractContract(models.Model):
 
     def _prepare_invoice(self, date_invoice, journal=None):
         vals = super()._prepare_invoice(date_invoice, journal=journal)
+        if not (
+            vals.get("invoice_payment_term_id")
+            or self.partner_id.with_company(self.company_id).property_payment_term_id
+        ):
+            # Without payment terms Odoo makes the invoice due on the day it is
+            # created: an invoice dated in the past would never be past due.
+            vals["invoice_date_due"] = date_invoice
         run_id = self.env.context.get("security_billing_run_id")
         if run_id:
             vals["security_billing_run_id"] = run_id

@@ -47,6 +47,13 @@ class ContractLine(models.Model):
             vals.update(self._security_prorate_vals(vals, first, last))
         return vals
 
+    def _insert_markers(self, first_date_invoiced, last_date_invoiced):
+        # Most lines have no #START#/#END#/#INVOICEMONTHNAME# marker: skip the
+        # language lookup OCA makes for each line of each invoice.
+        if "#" not in (self.name or ""):
+            return self.name
+        return super()._insert_markers(first_date_invoiced, last_date_invoiced)
+
     def _get_quantity_to_invoice(
         self, period_first_date, period_last_date, invoice_date
     ):

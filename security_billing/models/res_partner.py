@@ -80,23 +80,51 @@ class ResPartner(models.Model):
                         ref=partner.security_account_ref,
                     )
                 )
-            duplicate = self.search_count(
-                [
-                    ("id", "!=", partner.id),
-                    ("security_account_ref", "=", partner.security_account_ref),
-                    ("company_id", "=", partner.company_id.id),
-                ]
-            )
-            if duplicate:
-                raise ValidationError(
-                    _(
-                        "Account number %(ref)s is already used by another subscriber.",
-                        ref=partner.security_account_ref,
-                    )
+
+    def _security_check_account_ref_free(self, ref, company_id):
+        """Refuse an account number another subscriber of the company has.
+
+        Checked before writing: the unique index would otherwise answer with
+        a database error instead of this message.
+        """
+        if len(self) > 1:
+            raise ValidationError(
+                _(
+                    "Account number %(ref)s cannot be given to several "
+                    "subscribers.",
+                    ref=ref,
                 )
+            )
+        self.flush_model(["security_account_ref", "company_id"])
+        duplicate = self.sudo().with_context(active_test=False).search_count(
+            [
+                ("id", "not in", self.ids),
+                ("security_account_ref", "=", ref),
+                ("company_id", "=", company_id or False),
+            ],
+            limit=1,
+        )
+        if duplicate:
+            raise ValidationError(
+                _(
+                    "Account number %(ref)s is already used by another "
+                    "subscriber.",
+                    ref=ref,
+                )
+            )
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("security_is_subscriber") and "company_id" not in vals:
+                # A subscriber belongs to the company that bills it: the
+                # users of other companies do not see it.
+                vals["company_id"] = self.env.company.id
+            if vals.get("security_account_ref"):
+                self.browse()._security_check_account_ref_free(
+                    vals["security_account_ref"],
+                    vals.get("company_id", self.env.context.get("default_company_id")),
+                )
         partners = super().create(vals_list)
         partners.filtered(
             lambda p: p.security_is_subscriber and not p.security_account_ref
@@ -104,6 +132,11 @@ class ResPartner(models.Model):
         return partners
 
     def write(self, vals):
+        if vals.get("security_account_ref"):
+            self._security_check_account_ref_free(
+                vals["security_account_ref"],
+                vals.get("company_id", self[:1].company_id.id),
+            )
         res = super().write(vals)
         if vals.get("security_is_subscriber"):
             self.filtered(

@@ -184,8 +184,13 @@ class SecurityBillingRun(models.Model):
         )
 
     def _security_commit(self):
-        """Commit the work done so far, except in tests (savepoints there)."""
-        if not self._security_in_test_mode():
+        """Commit the work done so far, except in tests (savepoints there) and
+        inside a larger transaction (context ``security_billing_no_commit``,
+        e.g. demo data loaded by the module installation)."""
+        if not (
+            self._security_in_test_mode()
+            or self.env.context.get("security_billing_no_commit")
+        ):
             self.env.cr.commit()
 
     def _security_contracts_domain(self):

@@ -63,5 +63,9 @@ class BillingCase(SecurityBillingCase):
 
     def _contract_invoices(self, contract):
         return self.env["account.move"].search(
-            [("security_contract_id", "=", contract.id)], order="id"
+            [
+                ("security_contract_id", "=", contract.id),
+                ("move_type", "=", "out_invoice"),
+            ],
+            order="id",
         )

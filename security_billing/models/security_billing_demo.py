@@ -1,0 +1,181 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+
+DEMO_NAMES = [
+    "Olivia Carter",
+    "Liam Novak",
+    "Emma Schultz",
+    "Noah Petrov",
+    "Ava Dubois",
+    "Lucas Moreau",
+    "Mia Kowalski",
+    "Ethan Rossi",
+    "Sofia Lindqvist",
+    "Mason Weber",
+    "Isabella Costa",
+    "Logan Fischer",
+    "Amelia Horvat",
+    "Elijah Jansen",
+    "Harper Nilsen",
+    "James O'Brien",
+    "Evelyn Varga",
+    "Benjamin Kruger",
+    "Abigail Santos",
+    "Henry Dvorak",
+    "Ella Marin",
+    "Alexander Berg",
+    "Scarlett Ivanova",
+    "Daniel Keller",
+    "Grace Laurent",
+    "Samuel Popescu",
+    "Chloe Andersen",
+    "Jack Meyer",
+    "Lily Romano",
+    "Owen Hakala",
+]
+
+
+class SecurityBillingDemo(models.AbstractModel):
+    """Builds the demo subscribers, sites, contracts, invoices and payments.
+
+    Called by the demo data of the module. Dates are relative to the day of
+    installation, so the demo shows paid, past-due and credit subscribers
+    whatever day it is loaded.
+    """
+
+    _name = "security.billing.demo"
+    _description = "Security Billing Demo Data"
+
+    @api.model
+    def _security_demo_generate(self, count=30, months=6):
+        env = self.with_context(
+            tracking_disable=True,
+            mail_create_nolog=True,
+            security_billing_no_commit=True,
+        ).env
+        demo = self.with_env(env)
+        today = fields.Date.context_today(self)
+        first = today.replace(day=1) - relativedelta(months=months)
+        bundles = demo._security_demo_bundles()
+        subscribers = []
+        for index in range(count):
+            partner, contract = demo._security_demo_subscriber(
+                index, bundles, first, today
+            )
+            subscribers.append((index, partner, contract))
+        demo._security_demo_bill(first, today)
+        for index, partner, _contract in subscribers:
+            demo._security_demo_pay(index, partner, today)
+        return True
+
+    @api.model
+    def _security_demo_bundles(self):
+        ref = self.env.ref
+        return {
+            "monthly": ref("security_billing.demo_bundle_ajax_essential"),
+            "monthly_bundle": ref("security_billing.demo_bundle_ajax_complete"),
+            "quarterly": ref("security_billing.demo_bundle_alarm_com_interactive"),
+            "semesterly": ref("security_billing.demo_bundle_alarm_com_semester"),
+            "yearly": ref("security_billing.demo_bundle_paxton_entry"),
+        }
+
+    @api.model
+    def _security_demo_plan(self, index):
+        """(bundle key, invoicing type, prorated, vendor) of subscriber ``index``."""
+        plans = [
+            ("monthly", "pre-paid", False, "ajax"),
+            ("monthly_bundle", "pre-paid", True, "ajax"),
+            ("quarterly", "pre-paid", False, "alarm_com"),
+            ("monthly", "post-paid", False, "ajax"),
+            ("semesterly", "pre-paid", True, "alarm_com"),
+            ("monthly_bundle", "pre-paid", False, "ajax"),
+            ("yearly", "pre-paid", True, "paxton"),
+            ("monthly", "pre-paid", True, "alarm_com"),
+            ("quarterly", "post-paid", False, "alarm_com"),
+            ("monthly", "pre-paid", False, "ajax"),
+        ]
+        return plans[index % len(plans)]
+
+    @api.model
+    def _security_demo_subscriber(self, index, bundles, first, today):
+        bundle_key, invoicing, prorate, vendor = self._security_demo_plan(index)
+        partner = self.env["res.partner"].create(
+            {
+                "name": DEMO_NAMES[index % len(DEMO_NAMES)],
+                "security_is_subscriber": True,
+                "email": f"subscriber{index + 1:02d}@example.com",
+                "phone": f"+1 555 01{index:02d}",
+                "street": f"{10 + index} Harbour Street",
+                "city": "Springfield",
+            }
+        )
+        start = first + relativedelta(months=index % 5, days=(index * 7) % 20)
+        start = min(start, today)
+        contract = self.env["contract.contract"]._security_create_from_template(
+            bundles[bundle_key],
+            partner,
+            start,
+            recurring_invoicing_type=invoicing,
+            security_prorate_first_period=prorate,
+        )
+        sites = 2 if index == 4 else 1
+        for number in range(sites):
+            self.env["security.site"].create(
+                self._security_demo_site_vals(index, number, vendor, partner, contract)
+            )
+        return partner, contract
+
+    @api.model
+    def _security_demo_site_vals(self, index, number, vendor, partner, contract):
+        device_ids = {
+            "ajax": f"{0x1A2B3C00 + index * 4 + number:08X}",
+            "alarm_com": f"ADC-{40000 + index * 4 + number}",
+            "paxton": f"PXN-{700 + index * 4 + number}",
+        }
+        return {
+            "name": partner.name + (" - Home" if number == 0 else " - Shop"),
+            "partner_id": partner.id,
+            "contract_id": contract.id,
+            "vendor": vendor,
+            "device_id": device_ids[vendor],
+            "app_user_count": 1 + index % 4,
+            "life_safety": index % 6 == 0,
+            "street": partner.street,
+            "city": partner.city,
+        }
+
+    @api.model
+    def _security_demo_bill(self, first, today):
+        """One billing run on the 1st of each month, then today."""
+        runs = self.env["security.billing.run"]
+        date_ref = first
+        while date_ref < today:
+            runs._security_start(trigger="cron", date_ref=date_ref)
+            date_ref += relativedelta(months=1)
+        runs._security_start(trigger="manual", date_ref=today)
+
+    @api.model
+    def _security_demo_pay(self, index, partner, today):
+        """Paid up, past due, partly paid or in credit, by subscriber."""
+        due = partner.security_balance_due
+        kind = index % 5
+        if index == 0:
+            amount = due + 50.0  # the subscriber with credit
+        elif kind in (0, 1, 2):
+            amount = due
+        elif kind == 4:
+            amount = round(due / 2, 2)
+        else:
+            amount = 0.0  # past due
+        if amount > 0:
+            self.env["account.payment"]._security_register_payment(
+                partner,
+                amount,
+                external_id=f"demo:{partner.security_account_ref}",
+                date=today,
+                category=self.env["security.payment.category"]._get_by_code(
+                    "terminal" if index % 2 else "bank"
+                ),
+            )
+        partner.invalidate_recordset()

@@ -27,7 +27,6 @@ class AccountMove(models.Model):
 
     security_contract_id = fields.Many2one(
         "contract.contract",
-        string="Security Contract",
         compute="_compute_security_contract_id",
         store=True,
         readonly=False,

@@ -471,9 +471,10 @@ class ContractContract(models.Model):
     def _compute_recurring_next_date(self):
         """Prorated contracts align their periods: compute them one by one."""
         prorated, others = self._security_split_prorated()
-        super(ContractContract, others)._compute_recurring_next_date()
+        res = super(ContractContract, others)._compute_recurring_next_date()
         for contract in prorated:
             super(ContractContract, contract)._compute_recurring_next_date()
+        return res
 
     # ------------------------------------------------------ billing run (issue 3)
     @api.model

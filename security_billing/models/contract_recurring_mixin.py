@@ -65,12 +65,14 @@ class ContractRecurringMixin(models.AbstractModel):
 
     def _compute_next_period_date_end(self):
         prorated, others = self._security_split_prorated()
-        super(ContractRecurringMixin, others)._compute_next_period_date_end()
+        res = super(ContractRecurringMixin, others)._compute_next_period_date_end()
         for rec in prorated:
             super(ContractRecurringMixin, rec)._compute_next_period_date_end()
+        return res
 
     def _compute_recurring_next_date(self):
         prorated, others = self._security_split_prorated()
-        super(ContractRecurringMixin, others)._compute_recurring_next_date()
+        res = super(ContractRecurringMixin, others)._compute_recurring_next_date()
         for rec in prorated:
             super(ContractRecurringMixin, rec)._compute_recurring_next_date()
+        return res

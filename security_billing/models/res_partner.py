@@ -58,7 +58,7 @@ class ResPartner(models.Model):
     )
 
     def init(self):
-        super().init()
+        res = super().init()
         # Unique per company; partners shared by all companies count as one.
         self.env.cr.execute(
             """
@@ -67,6 +67,7 @@ class ResPartner(models.Model):
              WHERE security_account_ref IS NOT NULL
             """
         )
+        return res
 
     # ------------------------------------------------------------------ numbers
     @api.constrains("security_account_ref")
@@ -90,25 +91,27 @@ class ResPartner(models.Model):
         if len(self) > 1:
             raise ValidationError(
                 _(
-                    "Account number %(ref)s cannot be given to several "
-                    "subscribers.",
+                    "Account number %(ref)s cannot be given to several subscribers.",
                     ref=ref,
                 )
             )
         self.flush_model(["security_account_ref", "company_id"])
-        duplicate = self.sudo().with_context(active_test=False).search_count(
-            [
-                ("id", "not in", self.ids),
-                ("security_account_ref", "=", ref),
-                ("company_id", "=", company_id or False),
-            ],
-            limit=1,
+        duplicate = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search_count(
+                [
+                    ("id", "not in", self.ids),
+                    ("security_account_ref", "=", ref),
+                    ("company_id", "=", company_id or False),
+                ],
+                limit=1,
+            )
         )
         if duplicate:
             raise ValidationError(
                 _(
-                    "Account number %(ref)s is already used by another "
-                    "subscriber.",
+                    "Account number %(ref)s is already used by another subscriber.",
                     ref=ref,
                 )
             )
@@ -237,7 +240,12 @@ class ResPartner(models.Model):
         )
         allocations = credits._security_allocate_oldest_first()
         if allocations:
-            self._security_on_balance_changed()
+            # Only the subscribers whose credit was used: a billing run posts
+            # hundreds of invoices at once, few of them with credit.
+            paid = self.browse(
+                {alloc["invoice"].commercial_partner_id.id for alloc in allocations}
+            )
+            paid._security_on_balance_changed()
         return allocations
 
     def _security_on_balance_changed(self):

@@ -43,9 +43,7 @@ class SecuritySite(models.Model):
         tracking=True,
         help="Ajax: the hub id, exactly 8 hexadecimal characters.",
     )
-    app_user_count = fields.Integer(
-        string="Active App Users", default=0, tracking=True
-    )
+    app_user_count = fields.Integer(string="Active App Users", default=0, tracking=True)
     life_safety = fields.Boolean(
         help="Fire or panic monitoring: monitoring continues while suspended."
     )

@@ -21,7 +21,6 @@ class AccountPayment(models.Model):
     )
     security_contract_id = fields.Many2one(
         "contract.contract",
-        string="Security Contract",
         domain="[('partner_id', '=', partner_id), ('security_is_mmr', '=', True)]",
     )
 
@@ -88,7 +87,9 @@ class AccountPayment(models.Model):
         if isinstance(amount, bool) or not isinstance(amount, int | float):
             raise UserError(_("Amount %(amount)r is not a number.", amount=amount))
         if float_compare(amount, 0.0, precision_digits=2) <= 0:
-            raise UserError(_("Amount must be positive, got %(amount)s.", amount=amount))
+            raise UserError(
+                _("Amount must be positive, got %(amount)s.", amount=amount)
+            )
 
     @api.model
     def _prepare_security_payment_vals(

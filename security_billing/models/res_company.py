@@ -83,7 +83,6 @@ class ResCompany(models.Model):
                 )
             )
 
-
     # ------------------------------ autopay, dunning, promised payments (issue 5)
     security_autopay_trigger = fields.Selection(
         [("post", "When the invoice is posted"), ("due", "On the due date")],

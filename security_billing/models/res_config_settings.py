@@ -20,7 +20,6 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.security_recommended_months", readonly=False
     )
 
-
     # ------------------------------ autopay, dunning, promised payments (issue 5)
     security_autopay_trigger = fields.Selection(
         related="company_id.security_autopay_trigger", readonly=False

@@ -97,6 +97,17 @@ class AccountMove(models.Model):
                 starts.mapped("security_period_end"), default=False
             )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # context security_payment_move_vals: {payment id: values of its entry}
+        by_payment = self.env.context.get("security_payment_move_vals")
+        if by_payment:
+            vals_list = [
+                dict(by_payment.get(vals.get("origin_payment_id"), {}), **vals)
+                for vals in vals_list
+            ]
+        return super().create(vals_list)
+
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
         mmr = posted.filtered(lambda m: m.security_is_mmr and m.is_invoice())

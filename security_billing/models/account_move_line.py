@@ -22,6 +22,23 @@ class AccountMoveLine(models.Model):
                 and line.account_id.account_type == "asset_receivable"
             )
 
+    def write(self, vals):
+        # Odoo tracks the changed fields of posted entries' lines; with no
+        # tracked field in vals it still describes every field of the model
+        # (fields_get([])): e.g. twice per reconciliation, which resets the
+        # invoice lines' dirty flags (kept in cache only, never tracked).
+        if vals and all(self._security_is_cache_only(fname) for fname in vals):
+            return super(
+                AccountMoveLine, self.with_context(tracking_disable=True)
+            ).write(vals)
+        return super().write(vals)
+
+    @api.model
+    def _security_is_cache_only(self, fname):
+        """A field written to the cache only: not stored, no inverse."""
+        field = self._fields.get(fname)
+        return bool(field) and not field.store and not field.inverse
+
     def _security_get_open_mmr_debits(self, partner, contract=None):
         """Open receivable lines of MMR invoices, oldest first, row-locked."""
         domain = [

@@ -4,6 +4,14 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
+# Context of payments created and posted at once by the system.
+QUIET_CONTEXT = {
+    "tracking_disable": True,
+    "mail_create_nolog": True,
+    "mail_create_nosubscribe": True,
+    "mail_notrack": True,
+}
+
 
 class AccountPayment(models.Model):
     _inherit = "account.payment"
@@ -23,6 +31,11 @@ class AccountPayment(models.Model):
         "contract.contract",
         domain="[('partner_id', '=', partner_id), ('security_is_mmr', '=', True)]",
     )
+    # Inverses of core many2one fields, for the ORM only: when the state of a
+    # payment changes, the fields depending on it are found through these
+    # (cached for a new payment) instead of a search per change.
+    security_origin_move_ids = fields.One2many("account.move", "origin_payment_id")
+    security_move_line_ids = fields.One2many("account.move.line", "payment_id")
 
     @api.model
     def _security_register_payment(
@@ -53,17 +66,10 @@ class AccountPayment(models.Model):
             request, created = request._claim(external_id, company, partner, amount)
             if not created:
                 return dict(request._get_result(), duplicate=True)
-        payment = self.create(
+        payment = self._security_create_posted(
             self._prepare_security_payment_vals(
                 partner, amount, date, journal, category, contract, memo, external_id
             )
-        )
-        payment.action_post()
-        payment.move_id.write(
-            {
-                "security_is_payment": True,
-                "security_contract_id": payment.security_contract_id.id,
-            }
         )
         allocations = payment._security_allocate()
         result = {
@@ -81,6 +87,29 @@ class AccountPayment(models.Model):
         if request:
             request.write({"payment_id": payment.id, "result": json.dumps(result)})
         return result
+
+    @api.model
+    def _security_create_posted(self, vals):
+        """Create and post a payment whose entry counts in the balances.
+
+        The entry gets its security values at creation (a later write would
+        recompute it and mark it manually modified). The payment is created
+        and posted at once by the system: no creation message, follower or
+        tracking on it and its entry (their author and date say who and
+        when), unless the company keeps an accounting audit trail.
+        """
+        payments = self
+        if not self.env.company.check_account_audit_trail:
+            payments = self.with_context(**QUIET_CONTEXT)
+        payment = payments.create(vals)
+        move_vals = {
+            "security_is_payment": True,
+            "security_contract_id": payment.security_contract_id.id,
+        }
+        payment.with_context(
+            security_payment_move_vals={payment.id: move_vals}
+        ).action_post()
+        return payment.with_env(self.env)
 
     @api.model
     def _security_check_amount(self, amount):

@@ -24,6 +24,9 @@ class SecurityDunning(models.AbstractModel):
         never suspends anybody). Returns ``{contract_id: (old, new)}``.
         """
         contracts = contracts.filtered(lambda c: c.id and c.security_is_mmr)
+        if only_improve:
+            # nothing is lighter than active: skip the queries for those
+            contracts = contracts.filtered(lambda c: SEVERITY[c.security_state] > 0)
         if not contracts:
             return {}
         date_ref = date_ref or fields.Date.context_today(self)

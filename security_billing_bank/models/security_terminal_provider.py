@@ -28,8 +28,11 @@ Result codes answered by ``_osmp_check`` / ``_osmp_pay`` (see README.md,
 ===  =====================================================================
 """
 
+import hashlib
+import hmac
 import ipaddress
 import logging
+import os
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -68,6 +71,14 @@ MIN_PASSWORD_LENGTH = 16
 # requests a second): like Odoo's API keys (res_users.KEY_CRYPT_CONTEXT) they
 # use pbkdf2_sha512 with few rounds, enough against leaks of random secrets.
 TERMINAL_CRYPT_CONTEXT = CryptContext(["pbkdf2_sha512"], pbkdf2_sha512__rounds=6000)
+# Each request of a network sends the same password: once it matched a hash,
+# this worker remembers a keyed digest of it (the key never leaves the
+# process) and checks the next requests against the digest instead of
+# hashing again. Keyed by the stored hash, so a new password drops it; a
+# wrong password still costs a full hash.
+VERIFIED_KEY = os.urandom(32)
+VERIFIED_PASSWORDS = {}  # password hash -> HMAC-SHA256 of the password
+VERIFIED_MAX = 256
 
 
 class OsmpError(Exception):
@@ -312,8 +323,22 @@ class SecurityTerminalProvider(models.Model):
         login_ok = consteq(login or "", self.login or "")
         if not password_hash or not password:
             return False
-        password_ok = self._get_crypt_context().verify(password, password_hash)
+        password_ok = self._osmp_password_matches(password, password_hash)
         return login_ok and password_ok
+
+    @api.model
+    def _osmp_password_matches(self, password, password_hash):
+        """Verify ``password`` against the stored hash, fast once it matched."""
+        digest = hmac.new(VERIFIED_KEY, password.encode(), hashlib.sha256).digest()
+        known = VERIFIED_PASSWORDS.get(password_hash)
+        if known is not None and hmac.compare_digest(known, digest):
+            return True
+        if not self._get_crypt_context().verify(password, password_hash):
+            return False
+        if len(VERIFIED_PASSWORDS) >= VERIFIED_MAX:
+            VERIFIED_PASSWORDS.clear()
+        VERIFIED_PASSWORDS[password_hash] = digest
+        return True
 
     @api.model
     def _osmp_get_provider(self, code):

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -314,9 +316,12 @@ class ResPartner(models.Model):
         in_contracts = self.env["account.move"]._security_balance_rows(
             "security_contract_id", contracts.ids
         )
+        own_by_partner = defaultdict(list)
+        for contract in contracts:
+            own_by_partner[contract.partner_id.id].append(contract)
         result = {}
         for partner in partners:
-            own = contracts.filtered(lambda c, p=partner: c.partner_id == p)
+            own = own_by_partner[partner.id]
             unbound = totals.get(partner.id, {}).get("security_balance", 0.0) - sum(
                 in_contracts.get(c.id, {}).get("security_balance", 0.0) for c in own
             )

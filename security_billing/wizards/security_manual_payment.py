@@ -1,3 +1,5 @@
+import uuid
+
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -45,6 +47,12 @@ class SecurityManualPayment(models.TransientModel):
     allow_date = fields.Boolean(related="company_id.security_allow_cash_date")
     date = fields.Date(required=True, default=fields.Date.context_today)
     memo = fields.Char()
+    idempotency_key = fields.Char(
+        default=lambda self: uuid.uuid4().hex,
+        copy=False,
+        help="Idempotency key of this payment form: confirming the same form "
+        "again (double-click, resubmission) registers the payment once.",
+    )
     balance = fields.Monetary(
         related="partner_id.security_balance", string="Current Balance"
     )
@@ -122,15 +130,27 @@ class SecurityManualPayment(models.TransientModel):
         result = self.env["account.payment"]._security_register_payment(
             self.partner_id,
             self.amount,
+            external_id=self._get_external_id(),
             date=self.date,
             journal=self.journal_id,
             category=self.category_id,
             contract=self.contract_id,
-            memo=self.memo,
+            memo=self.memo or self.category_id.name,
         )
-        payment = self.env["account.payment"].browse(result["payment_id"])
-        self._log_payment(payment, result["allocations"])
+        if not result["duplicate"]:
+            payment = self.env["account.payment"].browse(result["payment_id"])
+            self._log_payment(payment, result["allocations"])
         return {"type": "ir.actions.act_window_close"}
+
+    def _get_external_id(self):
+        """The core's idempotency key of this form (``manual:<key>``).
+
+        The key is a default of the form, so the same form confirmed twice,
+        or saved again by a resubmitted request, books one payment; a wizard
+        created without a key falls back on its own id.
+        """
+        self.ensure_one()
+        return f"manual:{self.idempotency_key or f'wizard-{self.id}'}"
 
     def _log_payment(self, payment, allocations):
         body = Markup("<p>%s</p>") % _(

@@ -110,6 +110,24 @@ class SecurityTransferFunds(models.TransientModel):
             domain.append(("security_contract_id", "=", self.source_contract_id.id))
         return self.env["account.move.line"].search(domain, order="date, id")
 
+    def _lock_transferred_move(self):
+        """Lock this wizard's row; return the entry it already booked, if any.
+
+        The wizard is its own idempotency key: a second confirmation (double
+        click, resubmitted request) waits for the first one here, then sees
+        its entry (a concurrent one gets a serialization failure and is
+        replayed) and books nothing.
+        """
+        self.ensure_one()
+        self.flush_recordset()
+        self.env.cr.execute(
+            "SELECT move_id FROM security_transfer_funds WHERE id = %s FOR UPDATE",
+            [self.id],
+        )
+        row = self.env.cr.fetchone()
+        self.invalidate_recordset(["move_id"])
+        return self.env["account.move"].browse(row and row[0] or ())
+
     def _lock_source_credit_lines(self):
         credits = self._get_source_credit_lines()
         if credits:
@@ -161,6 +179,8 @@ class SecurityTransferFunds(models.TransientModel):
 
     def action_transfer(self):
         self.ensure_one()
+        if self._lock_transferred_move():
+            return {"type": "ir.actions.act_window_close"}  # already booked
         credits = self._lock_source_credit_lines()
         self._check_transfer(credits)
         move = self.env["account.move"].create(self._prepare_move_vals(credits))

@@ -171,6 +171,66 @@ class TestManualPayment(AccountantToolsCase):
         self.assertEqual(invoices.payment_state, "paid")
         self.assertEqual(partner.message_ids[:1].author_id, self.accountant.partner_id)
 
+    def _manual_wizard(self, partner, amount, **vals):
+        return (
+            self.env["security.manual.payment"]
+            .with_context(active_model="res.partner", active_id=partner.id)
+            .create(dict({"amount": amount}, **vals))
+        )
+
+    def _partner_payments(self, partner):
+        return self.env["account.payment"].search([("partner_id", "=", partner.id)])
+
+    def test_confirming_the_same_form_twice_books_once(self):
+        partner, _contract, invoices = self._subscriber_with_invoices("Twice")
+        wizard = self._manual_wizard(partner, 45.0)
+        self.assertTrue(wizard.idempotency_key)
+        wizard.action_confirm()
+        messages = len(partner.message_ids)
+        wizard.action_confirm()  # double-click / resubmitted request
+        payment = self._partner_payments(partner)
+        self.assertEqual(len(payment), 1)
+        self.assertEqual(payment.amount, 45.0)
+        self.assertEqual(
+            payment.security_external_id, f"manual:{wizard.idempotency_key}"
+        )
+        self.assertEqual(payment.memo, self.cash.name)
+        self.assertEqual(invoices[0].payment_state, "paid")
+        self.assertEqual(invoices[1].amount_residual, 15.0)
+        self.assertEqual(partner.security_balance, -15.0)
+        self.assertEqual(len(partner.message_ids), messages, "logged once")
+        # the same form saved again by a resubmitted request: same key
+        self._manual_wizard(
+            partner, 45.0, idempotency_key=wizard.idempotency_key
+        ).action_confirm()
+        self.assertEqual(self._partner_payments(partner), payment)
+        self.assertEqual(partner.security_balance, -15.0)
+
+    def test_two_forms_with_the_same_amount_book_two_payments(self):
+        partner, _contract, invoices = self._subscriber_with_invoices("Two forms")
+        first = self._manual_wizard(partner, 30.0)
+        second = self._manual_wizard(partner, 30.0)
+        self.assertNotEqual(first.idempotency_key, second.idempotency_key)
+        first.action_confirm()
+        second.action_confirm()
+        payments = self._partner_payments(partner)
+        self.assertEqual(payments.mapped("amount"), [30.0, 30.0])
+        self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+        self.assertEqual(partner.security_balance, 0.0)
+
+    def test_failed_confirmation_can_be_corrected_and_confirmed(self):
+        """A refused confirmation keeps no key: the fixed form still books."""
+        partner = self._create_subscriber("Fix me")
+        wizard = self._manual_wizard(
+            partner, 10.0, category_id=self.categories._get_by_code("bank").id
+        )
+        with self.assertRaisesRegex(UserError, "cash payment or a correction"):
+            wizard.action_confirm()
+        wizard.category_id = self.cash
+        wizard.action_confirm()
+        self.assertEqual(self._partner_payments(partner).amount, 10.0)
+        self.assertEqual(partner.security_balance, 10.0)
+
 
 @tagged("post_install", "-at_install")
 class TestPostedPaymentLock(AccountantToolsCase):
@@ -441,3 +501,25 @@ class TestTransferFunds(AccountantToolsCase):
             {"source_partner_id": source.id}
         )
         self.assertEqual(wizard.available_amount, 12.5)
+
+    def test_confirming_the_same_transfer_twice_moves_once(self):
+        source = self._create_subscriber("Twice from")
+        self._pay(source, 100.0)
+        target, _contract, invoices = self._subscriber_with_invoices("Twice to")
+        wizard = self._transfer(source, target, 40.0)
+        move = wizard.move_id
+        wizard.action_transfer()  # double-click / resubmitted request
+        self.assertEqual(wizard.move_id, move)
+        transfers = self.env["account.move"].search(
+            [
+                ("journal_id", "=", wizard.journal_id.id),
+                ("line_ids.partner_id", "=", target.id),
+            ]
+        )
+        self.assertEqual(transfers, move)
+        source.invalidate_recordset()
+        target.invalidate_recordset()
+        self.assertEqual(source.security_balance, 60.0)
+        self.assertEqual(target.security_balance, -20.0)
+        self.assertEqual(invoices[0].payment_state, "paid")
+        self.assertEqual(invoices[1].amount_residual, 20.0)

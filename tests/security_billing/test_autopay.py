@@ -1,11 +1,15 @@
 """Autopay: off-session token charges, failures, retries, never twice."""
 
+import threading
+import time
 from unittest.mock import patch
+from uuid import uuid4
 
 from psycopg2 import IntegrityError
 
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.payment_demo.models.payment_transaction import (
@@ -325,3 +329,297 @@ class TestAutopay(DunningCase):
         self.assertFalse(api._security_api_autopay(self.partner))
         self._save_method("done")
         self.assertTrue(api._security_api_autopay(self.partner))
+
+
+@tagged("post_install", "-at_install")
+class TestAutopayRace(TransactionCase):
+    """Two autopay workers charge the same due invoice in real transactions.
+
+    The test cursor serializes everything, so the fixture (subscriber, MMR
+    contract, posted invoice, saved demo method) is committed through
+    registry cursors, each worker runs the cron's code
+    (``_security_run_autopay(commit=True)``) in its own cursor and thread,
+    and everything committed is deleted afterwards. The run only looks at
+    this test's invoice (its real candidate query, filtered), so other data
+    of the database is never charged.
+
+    What makes it single: the worker that charges holds the invoice row
+    (``FOR UPDATE SKIP LOCKED``) from the new attempt until its commit; the
+    other one skips the invoice at once. Without ``SKIP LOCKED`` the second
+    worker would wait on the row lock; without any lock it would not see the
+    uncommitted attempt, number its own attempt 1 as well and wait on the
+    unique (invoice, attempt_no) / reference index, then fail; without those
+    it would create a second transaction and charge the card twice. The
+    first test holds the first worker inside the provider call and checks
+    that the second finished without waiting on any lock and created
+    nothing, then counts attempts, transactions and payments.
+    """
+
+    LOGGER = "odoo.addons.security_billing.models.security_autopay_attempt"
+
+    def setUp(self):
+        super().setUp()
+        self.assertFalse(self.registry.in_test_mode(), "cursors must be real")
+        self.today = fields.Date.today()
+        self._create_fixture()
+        self.addCleanup(self._delete_fixture)
+
+    def _env(self, cr, **context):
+        return api.Environment(cr, SUPERUSER_ID, dict(context, tracking_disable=True))
+
+    def _create_fixture(self):
+        tag = uuid4().hex[:8]
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            company = env.ref("base.main_company")
+            provider = env["payment.provider"].search(
+                [("code", "=", "demo"), ("company_id", "=", company.id)], limit=1
+            )
+            self.provider_id, self.provider_state = provider.id, provider.state
+            if provider.state != "test":
+                provider.state = "test"
+            product = env["product.product"].create(
+                {
+                    "name": f"Race monitoring {tag}",
+                    "type": "service",
+                    "list_price": 30.0,
+                    "security_is_mmr": True,
+                    "taxes_id": [Command.clear()],
+                }
+            )
+            partner = env["res.partner"].create(
+                {
+                    "name": f"Race autopay {tag}",
+                    "security_is_subscriber": True,
+                    "company_id": company.id,
+                }
+            )
+            contract = env["contract.contract"].create(
+                {
+                    "name": f"MMR race {tag}",
+                    "partner_id": partner.id,
+                    "company_id": company.id,
+                    "line_recurrence": False,
+                    "recurring_rule_type": "monthly",
+                    "date_start": self.today,
+                    "recurring_next_date": self.today,
+                    "contract_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "name": product.name,
+                                "quantity": 1,
+                                "price_unit": 30.0,
+                                "uom_id": product.uom_id.id,
+                            }
+                        )
+                    ],
+                }
+            )
+            token = env["payment.token"].create(
+                {
+                    "provider_id": provider.id,
+                    "payment_method_id": env.ref("payment_demo.payment_method_demo").id,
+                    "payment_details": "4242",
+                    "partner_id": partner.id,
+                    "provider_ref": f"demo-token-race-{tag}",
+                    "demo_simulated_state": "done",
+                }
+            )
+            partner._security_set_autopay_token(token)
+            invoice = env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner.id,
+                    "company_id": company.id,
+                    "invoice_date": self.today,
+                    "invoice_date_due": self.today,
+                    "security_contract_id": contract.id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "quantity": 1,
+                                "price_unit": 30.0,
+                                "tax_ids": [Command.clear()],
+                            }
+                        )
+                    ],
+                }
+            )
+            invoice.action_post()
+            self.assertTrue(invoice.security_is_mmr)
+            self.product_id, self.partner_id = product.id, partner.id
+            self.contract_id, self.token_id = contract.id, token.id
+            self.invoice_id = invoice.id
+
+    def _delete_fixture(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr, force_delete=True)
+            partner = env["res.partner"].browse(self.partner_id)
+            invoice = env["account.move"].browse(self.invoice_id)
+            attempts = env["security.autopay.attempt"].search(
+                [("invoice_id", "=", invoice.id)]
+            )
+            txs = env["payment.transaction"].search([("partner_id", "=", partner.id)])
+            payments = env["account.payment"].search([("partner_id", "=", partner.id)])
+            external_ids = [f"online:demo:{ref}" for ref in txs.mapped("reference")]
+            attempts.unlink()
+            payments.action_draft()
+            payments.unlink()
+            txs.unlink()
+            env["security.payment.request"].search(
+                [("external_id", "in", external_ids)]
+            ).unlink()
+            env["security.notification.log"].search(
+                [("partner_id", "=", partner.id)]
+            ).unlink()
+            invoice.button_draft()
+            invoice.unlink()
+            partner.write({"security_autopay_token_id": False})
+            env["payment.token"].browse(self.token_id).unlink()
+            env["contract.contract"].browse(self.contract_id).unlink()
+            env["product.product"].browse(self.product_id).unlink()
+            partner.unlink()
+            provider = env["payment.provider"].browse(self.provider_id)
+            if provider.state != self.provider_state:
+                provider.state = self.provider_state
+
+    # ---------------------------------------------------------------- workers
+    def _run_worker(self, name, out, hold=None):
+        """One cron worker: the autopay run in its own committed transaction."""
+        threading.current_thread().testing = True  # queue mails, send none
+        threading.current_thread().worker = name
+        try:
+            with self.registry.cursor() as cr:
+                out[name, "pid"] = cr._cnx.get_backend_pid()
+                env = self._env(cr)
+                attempts = env["security.autopay.attempt"]._security_run_autopay(
+                    date_ref=self.today, commit=True
+                )
+                out[name] = attempts.ids
+        except Exception as exc:  # reported by the test thread
+            out[name] = exc
+
+    def _patched_run(self, out, hold_worker=None, entered=None, release=None):
+        """Only this test's invoice; optionally hold one worker at the provider.
+
+        Records each worker's candidates (the real query, filtered).
+        """
+        candidates = SecurityAutopayAttempt._security_candidate_invoice_ids
+        send = DemoTransaction._send_payment_request
+        invoice_id = self.invoice_id
+
+        def only_ours(model, date_ref):
+            ids = [i for i in candidates(model, date_ref) if i == invoice_id]
+            out[threading.current_thread().worker, "candidates"] = ids
+            return ids
+
+        def held_send(tx):
+            if getattr(threading.current_thread(), "worker", None) == hold_worker:
+                entered.set()  # attempt and transaction created, row locked
+                release.wait(120)
+            return send(tx)
+
+        return (
+            patch.object(
+                SecurityAutopayAttempt,
+                "_security_candidate_invoice_ids",
+                autospec=True,
+                side_effect=only_ours,
+            ),
+            patch.object(
+                DemoTransaction,
+                "_send_payment_request",
+                autospec=True,
+                side_effect=held_send,
+            ),
+        )
+
+    def _backend_waits_on_lock(self, pid):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
+            )
+            row = cr.fetchone()
+        return bool(row and row[0] == "Lock")
+
+    def _assert_charged_once(self, out, workers):
+        for name in workers:
+            self.assertIsInstance(out.get(name), list, out.get(name))
+            self.assertEqual(out[name, "candidates"], [self.invoice_id], name)
+        self.assertEqual(
+            sorted(len(out[name]) for name in workers), [0, 1], "one worker charged"
+        )
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            invoice = env["account.move"].browse(self.invoice_id)
+            attempts = env["security.autopay.attempt"].search(
+                [("invoice_id", "=", invoice.id)]
+            )
+            self.assertEqual(len(attempts), 1)
+            self.assertEqual(attempts.ids, out[workers[0]] or out[workers[1]])
+            self.assertEqual(attempts.attempt_no, 1)
+            self.assertEqual(attempts.state, "done")
+            txs = env["payment.transaction"].search(
+                [("invoice_ids", "in", invoice.ids)]
+            )
+            self.assertEqual(txs, attempts.transaction_id)
+            self.assertEqual(txs.state, "done")
+            payments = env["account.payment"].search(
+                [("partner_id", "=", self.partner_id)]
+            )
+            self.assertEqual(len(payments), 1)
+            self.assertEqual(payments.amount, 30.0)
+            self.assertEqual(payments.payment_transaction_id, txs)
+            self.assertEqual(invoice.payment_state, "paid")
+            partner = env["res.partner"].browse(self.partner_id)
+            self.assertEqual(partner.security_balance, 0.0)
+
+    # ------------------------------------------------------------------ tests
+    def test_second_worker_skips_the_invoice_being_charged(self):
+        out = {}
+        entered, release = threading.Event(), threading.Event()
+        first_patch, send_patch = self._patched_run(out, "first", entered, release)
+        with first_patch, send_patch:
+            first = threading.Thread(target=self._run_worker, args=("first", out))
+            first.start()
+            try:
+                self.assertTrue(entered.wait(120), "first worker never charged")
+                second = threading.Thread(target=self._run_worker, args=("second", out))
+                second.start()
+                # the second worker either finishes or waits on a lock of the
+                # first one (no timing: poll until one of the two happens)
+                waited = False
+                while second.is_alive() and not waited:
+                    pid = out.get(("second", "pid"))
+                    waited = bool(pid) and self._backend_waits_on_lock(pid)
+                    time.sleep(0.05)
+                second_done_while_first_held = not second.is_alive()
+            finally:
+                release.set()
+                first.join(120)
+            second.join(120)
+        self.assertFalse(waited, "the second worker waited on the first one's lock")
+        self.assertTrue(second_done_while_first_held)
+        self.assertEqual(out["second"], [], "the second worker created nothing")
+        self.assertEqual(len(out["first"]), 1)
+        self._assert_charged_once(out, ("first", "second"))
+
+    def test_two_workers_started_together_charge_once(self):
+        out = {}
+        barrier = threading.Barrier(2)
+
+        def worker(name):
+            barrier.wait(60)
+            self._run_worker(name, out)
+
+        candidates_patch, send_patch = self._patched_run(out)
+        # the loser may get a serialization failure, logged by the run
+        with candidates_patch, send_patch, mute_logger(self.LOGGER):
+            threads = [threading.Thread(target=worker, args=(name,)) for name in "ab"]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(120)
+        self._assert_charged_once(out, ("a", "b"))

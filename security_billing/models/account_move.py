@@ -116,11 +116,13 @@ class AccountMove(models.Model):
         return posted
 
     @api.model
-    def _security_balance_rows(self, group_field, ids):
+    def _security_balance_rows(self, group_field, ids, date_ref=None):
         """Sum the open receivable lines that make up security balances.
 
         ``group_field`` is ``partner_id`` or ``security_contract_id``
-        of account.move.line; returns ``{id: {field: value}}``.
+        of account.move.line; returns ``{id: {field: value}}``. Past due is
+        what fell due before ``date_ref`` (default: today); besides the
+        balance fields, ``security_credit`` is the open credit (gross).
         """
         if not ids:
             return {}
@@ -134,7 +136,8 @@ class AccountMove(models.Model):
                    SUM(CASE WHEN l.amount_residual > 0
                              AND l.date_maturity < %(today)s
                             THEN l.amount_residual ELSE 0 END),
-                   MIN(CASE WHEN l.amount_residual > 0 THEN l.date_maturity END)
+                   MIN(CASE WHEN l.amount_residual > 0 THEN l.date_maturity END),
+                   SUM(GREATEST(-l.amount_residual, 0))
               FROM account_move_line l
              WHERE l.{group_field} IN %(ids)s
                AND l.security_in_balance
@@ -142,7 +145,10 @@ class AccountMove(models.Model):
                AND l.amount_residual != 0
              GROUP BY l.{group_field}
             """,
-            {"ids": tuple(ids), "today": fields.Date.context_today(self)},
+            {
+                "ids": tuple(ids),
+                "today": date_ref or fields.Date.context_today(self),
+            },
         )
         return {
             row[0]: {
@@ -151,6 +157,7 @@ class AccountMove(models.Model):
                 "security_past_due": row[3],
                 "security_oldest_due_date": row[4],
                 "security_next_payment_date": row[4],
+                "security_credit": row[5],
             }
             for row in self.env.cr.fetchall()
         }

@@ -64,33 +64,19 @@ class SecurityDunning(models.AbstractModel):
     @api.model
     def _security_debt_rows(self, contracts, date_ref):
         """Per contract at ``date_ref``: oldest unpaid due date, balance due,
-        past due (net of open credit)."""
-        self.env["account.move.line"].flush_model()
-        self.env.cr.execute(
-            """
-            SELECT l.security_contract_id,
-                   MIN(l.date_maturity) FILTER (WHERE l.amount_residual > 0),
-                   SUM(GREATEST(l.amount_residual, 0)),
-                   SUM(CASE WHEN l.amount_residual > 0
-                             AND l.date_maturity < %(date)s
-                            THEN l.amount_residual ELSE 0 END),
-                   SUM(GREATEST(-l.amount_residual, 0))
-              FROM account_move_line l
-             WHERE l.security_contract_id IN %(ids)s
-               AND l.security_in_balance
-               AND l.parent_state = 'posted'
-               AND l.amount_residual != 0
-             GROUP BY l.security_contract_id
-            """,
-            {"ids": tuple(contracts.ids), "date": date_ref},
+        past due (net of open credit), from the core balance query."""
+        rows = self.env["account.move"]._security_balance_rows(
+            "security_contract_id", contracts.ids, date_ref=date_ref
         )
         return {
             contract_id: {
-                "oldest_due": oldest,
-                "balance_due": max(due - credit, 0.0),
-                "past_due": max(past_due - credit, 0.0),
+                "oldest_due": row["security_oldest_due_date"],
+                "balance_due": max(
+                    row["security_balance_due"] - row["security_credit"], 0.0
+                ),
+                "past_due": max(row["security_past_due"] - row["security_credit"], 0.0),
             }
-            for contract_id, oldest, due, past_due, credit in self.env.cr.fetchall()
+            for contract_id, row in rows.items()
         }
 
     @api.model

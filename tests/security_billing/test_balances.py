@@ -162,6 +162,57 @@ class TestBalances(BillingCase):
         self.assertEqual(self.partner.security_past_due, 30.0)
         self.assertEqual(future.security_past_due, 0.0)
 
+    def test_balance_rows_at_a_date_and_dunning_debts(self):
+        jan = self._invoice_contract(self.contract)
+        feb = self._invoice_contract(self.contract)
+        self.assertEqual(str(jan.invoice_date_due), "2025-01-01")
+        self.assertEqual(str(feb.invoice_date_due), "2025-02-01")
+        credit_only = self._create_billing_contract(
+            self.partner, date_start="2099-01-01"
+        )
+        self._pay(self.partner, 50.0, contract=credit_only)
+        ids = (self.contract | credit_only).ids
+        moves = self.env["account.move"]
+        dunning = self.env["security.dunning"]
+        for day, past_due in (
+            ("2025-01-01", 0.0),  # due that day: not past due yet
+            ("2025-01-15", 30.0),
+            ("2025-03-01", 60.0),
+        ):
+            with self.subTest(day=day):
+                rows = moves._security_balance_rows(
+                    "security_contract_id", ids, date_ref=self._date(day)
+                )
+                row = rows[self.contract.id]
+                self.assertEqual(row["security_balance"], -60.0)
+                self.assertEqual(row["security_balance_due"], 60.0)
+                self.assertEqual(row["security_past_due"], past_due)
+                self.assertEqual(row["security_oldest_due_date"], jan.invoice_date_due)
+                self.assertEqual(row["security_credit"], 0.0)
+                credit = rows[credit_only.id]
+                self.assertEqual(credit["security_balance"], 50.0)
+                self.assertEqual(credit["security_credit"], 50.0)
+                self.assertEqual(credit["security_past_due"], 0.0)
+                self.assertFalse(credit["security_oldest_due_date"])
+                debts = dunning._security_debt_rows(
+                    self.contract | credit_only, self._date(day)
+                )
+                self.assertEqual(
+                    debts[self.contract.id],
+                    {
+                        "oldest_due": jan.invoice_date_due,
+                        "balance_due": 60.0,
+                        "past_due": past_due,
+                    },
+                )
+                self.assertEqual(
+                    debts[credit_only.id],
+                    {"oldest_due": None, "balance_due": 0.0, "past_due": 0.0},
+                )
+        # without a date: today
+        today = moves._security_balance_rows("security_contract_id", ids)
+        self.assertEqual(today[self.contract.id]["security_past_due"], 60.0)
+
     def test_search_filters_past_due_credit_vendor(self):
         late = self.partner
         self._invoice_contract(self.contract)

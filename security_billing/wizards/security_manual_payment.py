@@ -4,7 +4,8 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import formatLang
+
+from .security_subscriber_wizard_mixin import mmr_contract_field, subscriber_field
 
 MANUAL_CATEGORY_CODES = ("cash", "correction")
 
@@ -13,24 +14,15 @@ class SecurityManualPayment(models.TransientModel):
     """One manual payment (cash or correction) of a subscriber or contract."""
 
     _name = "security.manual.payment"
+    _inherit = "security.subscriber.wizard.mixin"
     _description = "Security Billing Manual Payment"
 
-    company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company
-    )
-    partner_id = fields.Many2one(
-        "res.partner",
-        string="Subscriber",
-        required=True,
-        domain=[("security_is_subscriber", "=", True)],
-    )
-    contract_id = fields.Many2one(
-        "contract.contract",
-        domain="[('partner_id', '=', partner_id), ('security_is_mmr', '=', True)]",
+    partner_id = subscriber_field(string="Subscriber")
+    contract_id = mmr_contract_field(
+        "partner_id",
         help="Pay this contract's invoices only; empty: all invoices of the "
         "subscriber, oldest first.",
     )
-    currency_id = fields.Many2one(related="company_id.currency_id")
     amount = fields.Monetary(required=True, currency_field="currency_id")
     category_id = fields.Many2one(
         "security.payment.category",
@@ -70,23 +62,9 @@ class SecurityManualPayment(models.TransientModel):
         )
         return journals.filtered(lambda j: j.type == "cash")[:1] or journals[:1]
 
-    @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
-        model = self.env.context.get("active_model")
-        active_id = self.env.context.get("active_id")
-        if model == "res.partner" and active_id and "partner_id" in fields_list:
-            values.setdefault("partner_id", active_id)
-        if model == "contract.contract" and active_id:
-            contract = self.env["contract.contract"].browse(active_id)
-            values.setdefault("contract_id", contract.id)
-            values.setdefault("partner_id", contract.partner_id.id)
-        return values
-
     @api.onchange("partner_id")
     def _onchange_partner_id(self):
-        if self.contract_id.partner_id != self.partner_id:
-            self.contract_id = False
+        self._security_drop_foreign_contracts()
 
     def _check_manual_payment(self):
         self.ensure_one()
@@ -108,21 +86,7 @@ class SecurityManualPayment(models.TransientModel):
                     category=self.category_id.display_name,
                 )
             )
-        if not self.partner_id.security_is_subscriber:
-            raise UserError(
-                _(
-                    "%(partner)s is not a security subscriber.",
-                    partner=self.partner_id.display_name,
-                )
-            )
-        if self.contract_id and self.contract_id.partner_id != self.partner_id:
-            raise UserError(
-                _(
-                    "Contract %(contract)s does not belong to %(partner)s.",
-                    contract=self.contract_id.display_name,
-                    partner=self.partner_id.display_name,
-                )
-            )
+        self._security_check_subscriber(self.partner_id, self.contract_id)
 
     def action_confirm(self):
         self.ensure_one()
@@ -160,17 +124,9 @@ class SecurityManualPayment(models.TransientModel):
             amount=self._format_amount(self.amount),
         )
         if allocations:
-            items = Markup("").join(
-                Markup("<li>%s: %s</li>")
-                % (alloc["invoice"], self._format_amount(alloc["amount"]))
-                for alloc in allocations
-            )
-            body += Markup("<p>%s</p><ul>%s</ul>") % (_("Allocated to:"), items)
+            body += self._security_allocations_html(allocations)
         else:
             body += Markup("<p>%s</p>") % _("Nothing to allocate: kept as credit.")
         for record in (self.partner_id, self.contract_id):
             if record:
                 record.sudo().message_post(body=body)
-
-    def _format_amount(self, amount):
-        return formatLang(self.env, amount, currency_obj=self.currency_id)

@@ -2,7 +2,9 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare, formatLang
+from odoo.tools import float_compare
+
+from .security_subscriber_wizard_mixin import mmr_contract_field, subscriber_field
 
 
 class SecurityTransferFunds(models.TransientModel):
@@ -14,37 +16,21 @@ class SecurityTransferFunds(models.TransientModel):
     """
 
     _name = "security.transfer.funds"
+    _inherit = "security.subscriber.wizard.mixin"
     _description = "Security Billing Transfer of Funds"
+    _security_subscriber_fields = [
+        ("source_partner_id", "source_contract_id"),
+        ("target_partner_id", "target_contract_id"),
+    ]
 
-    company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company
-    )
-    currency_id = fields.Many2one(related="company_id.currency_id")
-    source_partner_id = fields.Many2one(
-        "res.partner",
-        string="From Subscriber",
-        required=True,
-        domain=[("security_is_subscriber", "=", True)],
-    )
-    source_contract_id = fields.Many2one(
-        "contract.contract",
+    source_partner_id = subscriber_field(string="From Subscriber")
+    source_contract_id = mmr_contract_field(
+        "source_partner_id",
         string="From Contract",
-        domain="[('partner_id', '=', source_partner_id), "
-        "('security_is_mmr', '=', True)]",
         help="Take only the credit bound to this contract.",
     )
-    target_partner_id = fields.Many2one(
-        "res.partner",
-        string="To Subscriber",
-        required=True,
-        domain=[("security_is_subscriber", "=", True)],
-    )
-    target_contract_id = fields.Many2one(
-        "contract.contract",
-        string="To Contract",
-        domain="[('partner_id', '=', target_partner_id), "
-        "('security_is_mmr', '=', True)]",
-    )
+    target_partner_id = subscriber_field(string="To Subscriber")
+    target_contract_id = mmr_contract_field("target_partner_id", string="To Contract")
     available_amount = fields.Monetary(
         string="Available Credit",
         compute="_compute_available_amount",
@@ -64,34 +50,15 @@ class SecurityTransferFunds(models.TransientModel):
     memo = fields.Char()
     move_id = fields.Many2one("account.move", string="Entry", readonly=True)
 
-    @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
-        model = self.env.context.get("active_model")
-        active_id = self.env.context.get("active_id")
-        if model == "res.partner" and active_id:
-            values.setdefault("source_partner_id", active_id)
-        if model == "contract.contract" and active_id:
-            contract = self.env["contract.contract"].browse(active_id)
-            values.setdefault("source_contract_id", contract.id)
-            values.setdefault("source_partner_id", contract.partner_id.id)
-        return values
-
     @api.depends("source_partner_id", "source_contract_id", "company_id")
     def _compute_available_amount(self):
         for wizard in self:
             credits = wizard._get_source_credit_lines()
             wizard.available_amount = -sum(credits.mapped("amount_residual"))
 
-    @api.onchange("source_partner_id")
-    def _onchange_source_partner_id(self):
-        if self.source_contract_id.partner_id != self.source_partner_id:
-            self.source_contract_id = False
-
-    @api.onchange("target_partner_id")
-    def _onchange_target_partner_id(self):
-        if self.target_contract_id.partner_id != self.target_partner_id:
-            self.target_contract_id = False
+    @api.onchange("source_partner_id", "target_partner_id")
+    def _onchange_partner_ids(self):
+        self._security_drop_foreign_contracts()
 
     def _get_source_credit_lines(self):
         """Open receivable credit lines of the source, oldest first."""
@@ -147,21 +114,7 @@ class SecurityTransferFunds(models.TransientModel):
             source,
             (self.target_partner_id, self.target_contract_id),
         ):
-            if not partner.security_is_subscriber:
-                raise UserError(
-                    _(
-                        "%(partner)s is not a security subscriber.",
-                        partner=partner.display_name,
-                    )
-                )
-            if contract and contract.partner_id != partner:
-                raise UserError(
-                    _(
-                        "Contract %(contract)s does not belong to %(partner)s.",
-                        contract=contract.display_name,
-                        partner=partner.display_name,
-                    )
-                )
+            self._security_check_subscriber(partner, contract)
         rounding = self.currency_id.rounding
         if float_compare(self.amount, 0.0, precision_rounding=rounding) <= 0:
             raise UserError(_("The amount to transfer must be positive."))
@@ -268,9 +221,6 @@ class SecurityTransferFunds(models.TransientModel):
             self.target_contract_id.display_name or self.target_partner_id.display_name
         )
 
-    def _format_amount(self, amount):
-        return formatLang(self.env, amount, currency_obj=self.currency_id)
-
     def _log_transfer(self, move, allocations):
         body = Markup("<p>%s</p>") % _(
             "Transfer %(move)s of %(amount)s from %(origin)s to %(target)s.",
@@ -279,13 +229,7 @@ class SecurityTransferFunds(models.TransientModel):
             origin=self._source_label(),
             target=self._target_label(),
         )
-        if allocations:
-            items = Markup("").join(
-                Markup("<li>%s: %s</li>")
-                % (alloc["invoice"].name, self._format_amount(alloc["amount"]))
-                for alloc in allocations
-            )
-            body += Markup("<p>%s</p><ul>%s</ul>") % (_("Allocated to:"), items)
+        body += self._security_allocations_html(allocations)
         partners = (
             self.source_partner_id | self.target_partner_id
         ).commercial_partner_id

@@ -71,6 +71,24 @@ class SecurityBillingPortal(PaymentPortal):
         request.session[MESSAGE_KEY] = {"text": message, "level": level}
         return request.redirect(BILLING_URL)
 
+    def _security_history_page(self, model, domain, url, order, page):
+        """One page of a history list (sudo, the domain is the customer's
+        own): ``(records, pager)``."""
+        records = request.env[model].sudo()
+        pager = portal_pager(
+            url=url,
+            total=records.search_count(domain),
+            page=page,
+            step=self._security_items_per_page,
+        )
+        records = records.search(
+            domain,
+            order=order,
+            limit=self._security_items_per_page,
+            offset=pager["offset"],
+        )
+        return records, pager
+
     def _security_layout_values(self, page_name="security_billing"):
         values = self._prepare_portal_layout_values()
         values["page_name"] = page_name
@@ -375,27 +393,15 @@ class SecurityBillingPortal(PaymentPortal):
         website=True,
     )
     def security_billing_bills(self, page=1, **kwargs):
-        partner = self._security_partner()
-        moves = request.env["account.move"].sudo()
-        domain = partner._security_portal_bills_domain()
-        pager = portal_pager(
-            url=f"{BILLING_URL}/bills",
-            total=moves.search_count(domain),
-            page=page,
-            step=self._security_items_per_page,
+        bills, pager = self._security_history_page(
+            "account.move",
+            self._security_partner()._security_portal_bills_domain(),
+            f"{BILLING_URL}/bills",
+            "invoice_date desc, id desc",
+            page,
         )
         values = self._security_layout_values("security_billing_bills")
-        values.update(
-            {
-                "bills": moves.search(
-                    domain,
-                    order="invoice_date desc, id desc",
-                    limit=self._security_items_per_page,
-                    offset=pager["offset"],
-                ),
-                "pager": pager,
-            }
-        )
+        values.update({"bills": bills, "pager": pager})
         return request.render("security_billing_portal.portal_billing_bills", values)
 
     @http.route(
@@ -407,25 +413,15 @@ class SecurityBillingPortal(PaymentPortal):
     )
     def security_billing_payments(self, page=1, **kwargs):
         partner = self._security_partner()
-        payments = request.env["account.payment"].sudo()
-        domain = partner._security_portal_payments_domain()
-        pager = portal_pager(
-            url=f"{BILLING_URL}/payments",
-            total=payments.search_count(domain),
-            page=page,
-            step=self._security_items_per_page,
-        )
-        page_payments = payments.search(
-            domain,
-            order="date desc, id desc",
-            limit=self._security_items_per_page,
-            offset=pager["offset"],
+        payments, pager = self._security_history_page(
+            "account.payment",
+            partner._security_portal_payments_domain(),
+            f"{BILLING_URL}/payments",
+            "date desc, id desc",
+            page,
         )
         values = self._security_layout_values("security_billing_payments")
         values.update(
-            {
-                "rows": partner._security_portal_payment_rows(page_payments),
-                "pager": pager,
-            }
+            {"rows": partner._security_portal_payment_rows(payments), "pager": pager}
         )
         return request.render("security_billing_portal.portal_billing_payments", values)

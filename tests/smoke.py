@@ -7,7 +7,7 @@ yet, the loops check nothing, but the addon must be installed.
 import os
 import unittest
 
-from odoo.tests import HttpCase
+from odoo.tests import HttpCase, TransactionCase, tagged
 
 
 class AddonSmokeMixin:
@@ -82,3 +82,30 @@ class WebSmokeCase(HttpCase):
             if os.environ.get("SB_NO_BROWSER") == "1":
                 raise
             self.fail(f"the headless browser could not run: {e}")
+
+
+def smoke_test_classes(addon_name, module, browser=False):
+    """The smoke test classes of ``addon_name``, for its test_smoke module::
+
+        TestSmoke, TestWebSmoke = smoke_test_classes("my_addon", __name__)
+
+    ``browser``: the web test also runs headless Chromium (one addon is enough).
+    """
+
+    @tagged("post_install", "-at_install")
+    class TestSmoke(AddonSmokeMixin, TransactionCase):
+        addon = addon_name
+
+    @tagged("post_install", "-at_install")
+    class TestWebSmoke(WebSmokeCase):
+        def test_backend_loads(self):
+            self._check_backend()
+
+        if browser:
+
+            def test_browser_runs_js(self):
+                self._check_browser()
+
+    for cls in (TestSmoke, TestWebSmoke):
+        cls.__module__, cls.__qualname__ = module, cls.__name__
+    return TestSmoke, TestWebSmoke

@@ -524,14 +524,16 @@ class TestTransferFunds(AccountantToolsCase):
         self.assertEqual(invoices[0].payment_state, "paid")
         self.assertEqual(invoices[1].amount_residual, 20.0)
 
+    def _form_on(self, model, record):
+        """The wizard's form opened on ``record`` (its action's context)."""
+        return Form(
+            self.env[model].with_context(active_model=record._name, active_id=record.id)
+        )
+
     def test_changing_a_subscriber_drops_its_foreign_contract(self):
         first, first_contract, _inv = self._subscriber_with_invoices("First", 1)
         second, second_contract, _inv = self._subscriber_with_invoices("Second", 1)
-        form = Form(
-            self.env["security.transfer.funds"].with_context(
-                active_model="contract.contract", active_id=first_contract.id
-            )
-        )
+        form = self._form_on("security.transfer.funds", first_contract)
         self.assertEqual(form.source_partner_id, first)
         self.assertEqual(form.source_contract_id, first_contract)
         form.target_partner_id = second
@@ -541,11 +543,7 @@ class TestTransferFunds(AccountantToolsCase):
         self.assertEqual(form.target_contract_id, second_contract)
         form.target_partner_id = first
         self.assertFalse(form.target_contract_id)
-        manual = Form(
-            self.env["security.manual.payment"].with_context(
-                active_model="contract.contract", active_id=second_contract.id
-            )
-        )
+        manual = self._form_on("security.manual.payment", second_contract)
         self.assertEqual(manual.partner_id, second)
         self.assertEqual(manual.contract_id, second_contract)
         manual.partner_id = first

@@ -38,6 +38,12 @@ class AccountantToolsCase(SecurityBillingCase):
             invoices |= self._invoice_contract(contract)
         return partner, contract, invoices
 
+    def _form_on(self, model, record):
+        """The wizard's form opened on ``record`` (its action's context)."""
+        return Form(
+            self.env[model].with_context(active_model=record._name, active_id=record.id)
+        )
+
     def _manual_payment(self, partner, amount, **vals):
         wizard = (
             self.env["security.manual.payment"]
@@ -205,6 +211,21 @@ class TestManualPayment(AccountantToolsCase):
         ).action_confirm()
         self.assertEqual(self._partner_payments(partner), payment)
         self.assertEqual(partner.security_balance, -15.0)
+
+    def test_the_form_saves_the_key_it_was_opened_with(self):
+        """The web client sends the key of the opened form with the record,
+        so a form saved twice (resubmitted request) keeps one key."""
+        partner = self._create_subscriber("Form key")
+        form = self._form_on("security.manual.payment", partner)
+        key = form.idempotency_key
+        self.assertTrue(key)
+        form.amount = 12.0
+        wizard = form.save()
+        self.assertEqual(wizard.idempotency_key, key)
+        wizard.action_confirm()
+        self.assertEqual(
+            self._partner_payments(partner).security_external_id, f"manual:{key}"
+        )
 
     def test_two_forms_with_the_same_amount_book_two_payments(self):
         partner, _contract, invoices = self._subscriber_with_invoices("Two forms")
@@ -523,12 +544,6 @@ class TestTransferFunds(AccountantToolsCase):
         self.assertEqual(target.security_balance, -20.0)
         self.assertEqual(invoices[0].payment_state, "paid")
         self.assertEqual(invoices[1].amount_residual, 20.0)
-
-    def _form_on(self, model, record):
-        """The wizard's form opened on ``record`` (its action's context)."""
-        return Form(
-            self.env[model].with_context(active_model=record._name, active_id=record.id)
-        )
 
     def test_changing_a_subscriber_drops_its_foreign_contract(self):
         first, first_contract, _inv = self._subscriber_with_invoices("First", 1)

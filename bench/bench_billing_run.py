@@ -10,17 +10,28 @@ fresh process each:
 * ours: the security billing run, which creates AND posts the invoices, in
   batches committed one by one.
 
-Prints both times, the ratio, the invoices made and the resident memory of
-the billing run after 1k/5k/10k... contracts (memory stays flat: batches).
+Prints for each: wall time, CPU time of the Python process and of its
+PostgreSQL backend (/proc/<pid>/schedstat, 0 if PostgreSQL is remote) and SQL
+queries; the billing run per invoice; the ratios stock / ours (wall, and CPU
+process + PostgreSQL); the load average (the machine is shared: compare CPU
+figures); the invoices made and the resident memory of the billing run after
+1k/5k/10k... contracts (memory stays flat: batches).
 
-    python3 bench/bench_billing_run.py --count 1000
-    python3 bench/bench_billing_run.py --count 10000 --template-db sb_core3
+    python3 bench/bench_billing_run.py --count 1000 --template-db sb_tpl \
+        --db-prefix sb_me --keep
+    python3 bench/bench_billing_run.py --count 1000 --db sb_me_src_1000_<pid> \
+        --db-prefix sb_me --phases ours --profile /tmp/billing
 
 ``--template-db`` copies an existing database that has security_billing
 installed (faster than installing); without it a new one is installed.
 ``--db NAME`` reuses a database already built by a previous run (with
-``--keep``), skipping the build. Needs PostgreSQL client tools (createdb,
-dropdb) and Odoo 18 importable.
+``--keep``), skipping the build. ``--db-prefix`` names the databases created
+(``<prefix>_src|stock|ours_<count>_<pid>``; default ``sb_bench``).
+``--phases stock`` or ``ours`` runs one side only; ``--profile PATH`` writes a
+cProfile of each phase to ``PATH.stock`` / ``PATH.ours`` (slows it down a
+lot: use it for proportions, not times). ``--addons-path`` can point at
+another checkout to measure the code before a change on the same data.
+Needs PostgreSQL client tools (createdb, dropdb) and Odoo 18 importable.
 """
 
 import argparse

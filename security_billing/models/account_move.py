@@ -149,6 +149,42 @@ class AccountMove(models.Model):
         """
         return {"name": "/", "checked": journal.autocheck_on_post}
 
+    @api.model
+    def _security_add_line_amounts(self, invoice_vals):
+        """Give the product lines of a customer invoice in company currency
+        their amounts at creation (billing run).
+
+        Odoo creates invoice lines without amounts, then writes each line's
+        amounts (from its price, then from the tax computation). Here they
+        are Odoo's amounts for a line without taxes or with taxes excluded
+        from the price: price x (1 - discount) x quantity rounded to the
+        currency, negative on a customer invoice. Odoo still computes the
+        amounts of every line of a new invoice and writes those that differ
+        (e.g. prices including taxes): these values only spare the writes.
+        Other invoices are left to Odoo.
+        """
+        company = self.env["res.company"].browse(invoice_vals.get("company_id"))
+        currency = company.currency_id
+        if (
+            invoice_vals.get("move_type") != "out_invoice"
+            or invoice_vals.get("currency_id") != currency.id
+        ):
+            return invoice_vals
+        for command in invoice_vals.get("invoice_line_ids", []):
+            line_vals = command[2] if command[0] == Command.CREATE else None
+            if (
+                not line_vals
+                or line_vals.get("display_type", "product") != "product"
+                or {"amount_currency", "balance"} & line_vals.keys()
+            ):
+                continue
+            discount = (line_vals.get("discount") or 0.0) / 100.0
+            amount = -currency.round(
+                line_vals["price_unit"] * (1.0 - discount) * line_vals["quantity"]
+            )
+            line_vals.update(amount_currency=amount, balance=amount)
+        return invoice_vals
+
     def _security_is_unchanged_write(self, vals):
         """True for the ``checked`` that ``_post`` writes move by move when the
         moves already have it (batch posting only): that write would change

@@ -516,7 +516,12 @@ class ContractContract(models.Model):
 
     def _prepare_recurring_invoices_values(self, date_ref=False):
         self._security_prefetch_invoicing_data()
-        return super()._prepare_recurring_invoices_values(date_ref=date_ref)
+        invoices_values = super()._prepare_recurring_invoices_values(date_ref=date_ref)
+        if self.env.context.get("security_billing_run"):
+            Move = self.env["account.move"]
+            for invoice_vals in invoices_values:
+                Move._security_add_line_amounts(invoice_vals)
+        return invoices_values
 
     def _security_prefetch_invoicing_data(self):
         """Read at once what OCA reads contract by contract while preparing

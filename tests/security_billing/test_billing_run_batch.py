@@ -124,6 +124,15 @@ class TestBillingRunBatch(BillingCase):
                 {"code": "A-1", "payment_term_id": term.id},
             ),
             ("yearly", "pre-paid", "2025-03-01", False, None, {"code": "A-1"}),
+            # without taxes, prorated, with a discount
+            (
+                "monthly",
+                "pre-paid",
+                "2025-03-05",
+                True,
+                [(cls.mmr_product, 29.99, 3.0)],
+                {"code": "A-0"},
+            ),
             ("monthly", "post-paid", "2025-02-01", False, None, {}),
             (
                 "semesterly",
@@ -148,9 +157,9 @@ class TestBillingRunBatch(BillingCase):
             if lines and lines[-1][0] == app_user:
                 cls._create_site(partner, contract, app_user_count=3)
             cls.contracts |= contract
-        cls.contracts.contract_line_ids.filtered(
-            lambda line: line.product_id == maintenance
-        ).discount = 10.0
+        lines = cls.contracts.contract_line_ids
+        lines.filtered(lambda line: line.product_id == maintenance).discount = 10.0
+        lines.filtered(lambda line: line.price_unit == 29.99).discount = 12.5
 
     # ----------------------------------------------------------------- helpers
     def _snapshot(self, moves):

@@ -10,20 +10,33 @@ fresh process each:
 * ours: the security billing run, which creates AND posts the invoices, in
   batches committed one by one.
 
-Prints both times, the ratio, the invoices made and the resident memory of
-the billing run after 1k/5k/10k... contracts (memory stays flat: batches).
+Prints for each: wall time, CPU time of the Python process and of its
+PostgreSQL backend (/proc/<pid>/schedstat, 0 if PostgreSQL is remote) and SQL
+queries; the billing run per invoice; the ratios stock / ours (wall, and CPU
+process + PostgreSQL); the load average (the machine is shared: compare CPU
+figures); the invoices made and the resident memory of the billing run after
+1k/5k/10k... contracts (memory stays flat: batches).
 
-    python3 bench/bench_billing_run.py --count 1000
-    python3 bench/bench_billing_run.py --count 10000 --template-db sb_core3
+    python3 bench/bench_billing_run.py --count 1000 --template-db sb_tpl \
+        --db-prefix sb_me --keep
+    python3 bench/bench_billing_run.py --count 1000 --db sb_me_src_1000_<pid> \
+        --db-prefix sb_me --phases ours --profile /tmp/billing
 
 ``--template-db`` copies an existing database that has security_billing
 installed (faster than installing); without it a new one is installed.
 ``--db NAME`` reuses a database already built by a previous run (with
-``--keep``), skipping the build. Needs PostgreSQL client tools (createdb,
-dropdb) and Odoo 18 importable.
+``--keep``), skipping the build. ``--db-prefix`` names the databases created
+(``<prefix>_src|stock|ours_<count>_<pid>``; default ``sb_bench``).
+``--phases stock`` or ``ours`` runs one side only; ``--profile PATH`` writes a
+cProfile of each phase to ``PATH.stock`` / ``PATH.ours`` (slows it down a
+lot: use it for proportions, not times). ``--addons-path`` can point at
+another checkout to measure the code before a change on the same data.
+Needs PostgreSQL client tools (createdb, dropdb) and Odoo 18 importable.
 """
 
 import argparse
+import contextlib
+import cProfile
 import json
 import os
 import resource
@@ -59,6 +72,47 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def backend_cpu(cr):
+    """A function reading the CPU time (s) of ``cr``'s PostgreSQL backend from
+    /proc/<pid>/schedstat, or 0.0 if PostgreSQL runs on another host."""
+    cr.execute("SELECT pg_backend_pid()")
+    path = f"/proc/{cr.fetchone()[0]}/schedstat"
+    if not os.path.exists(path):
+        return lambda: 0.0
+
+    def read():
+        with open(path) as stat:
+            return int(stat.read().split()[0]) / 1e9
+
+    return read
+
+
+class Meter:
+    """Wall time, CPU of this process and of its PostgreSQL backend, and SQL
+    queries of one cursor, from ``start()`` to ``stop()``."""
+
+    def __init__(self, cr):
+        self.cr = cr
+        self.pg_cpu = backend_cpu(cr)
+
+    def start(self):
+        self.values = (
+            time.perf_counter(),
+            time.process_time(),
+            self.pg_cpu(),
+            self.cr.sql_log_count,
+        )
+
+    def stop(self):
+        wall, cpu, pg_cpu, queries = self.values
+        return {
+            "seconds": time.perf_counter() - wall,
+            "cpu": time.process_time() - cpu,
+            "pg_cpu": self.pg_cpu() - pg_cpu,
+            "queries": self.cr.sql_log_count - queries,
+        }
+
+
 def odoo_env(db, addons_path):
     """(registry, odoo module) of ``db``, configured quietly."""
     import odoo
@@ -85,6 +139,8 @@ def run_phase(phase, db, args):
         "--batch-size",
         str(args.batch_size),
     ]
+    if args.profile:
+        cmd += ["--profile", args.profile]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     for line in reversed(out.stdout.splitlines()):
         if line.startswith("RESULT "):
@@ -164,16 +220,18 @@ def phase_stock(args):
         contracts = env["contract.contract"].with_context(
             security_billing_include_mmr=True
         )
-        started = time.perf_counter()
-        contracts.cron_recurring_create_invoice()
+        meter = Meter(cr)
+        meter.start()
+        with profiled(args, "stock"):
+            contracts.cron_recurring_create_invoice()
         cr.commit()
-        seconds = time.perf_counter() - started
+        measured = meter.stop()
         cr.execute(
             "SELECT state, count(*) FROM account_move "
             "WHERE move_type = 'out_invoice' GROUP BY state"
         )
         states = dict(cr.fetchall())
-    return {"seconds": seconds, "invoices": states, "peak_rss_mb": peak_rss_mb()}
+    return dict(measured, invoices=states, peak_rss_mb=peak_rss_mb())
 
 
 def phase_ours(args):
@@ -199,22 +257,39 @@ def phase_ours(args):
             return result
 
         run_class._security_process_batch = measured
-        started = time.perf_counter()
-        run = env["security.billing.run"]._security_start(trigger="manual")
-        seconds = time.perf_counter() - started
+        meter = Meter(cr)
+        meter.start()
+        with profiled(args, "ours"):
+            run = env["security.billing.run"]._security_start(trigger="manual")
+        measured = meter.stop()
         cr.execute(
             "SELECT state, count(*) FROM account_move "
             "WHERE move_type = 'out_invoice' GROUP BY state"
         )
         states = dict(cr.fetchall())
         errors = run.error_count
-    return {
-        "seconds": seconds,
-        "invoices": states,
-        "errors": errors,
-        "rss_mb_after": rss_at,
-        "peak_rss_mb": peak_rss_mb(),
-    }
+    return dict(
+        measured,
+        invoices=states,
+        errors=errors,
+        rss_mb_after=rss_at,
+        peak_rss_mb=peak_rss_mb(),
+    )
+
+
+@contextlib.contextmanager
+def profiled(args, phase):
+    """cProfile (CPU time) of the block into ``<--profile>.<phase>`` if asked."""
+    if not args.profile:
+        yield
+        return
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(f"{args.profile}.{phase}")
 
 
 PHASES = {"build": phase_build, "stock": phase_stock, "ours": phase_ours}
@@ -254,6 +329,21 @@ def main():
     parser.add_argument("--template-db", help="installed database to copy")
     parser.add_argument("--db", help="database with the contracts already built")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--db-prefix",
+        default="sb_bench",
+        help="prefix of the databases created (default sb_bench)",
+    )
+    parser.add_argument(
+        "--phases",
+        default="stock,ours",
+        help="phases to run, comma-separated (default stock,ours)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="cProfile (CPU time) of each phase into PATH.stock / PATH.ours",
+    )
     parser.add_argument("--addons-path", default=DEFAULT_ADDONS)
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -263,42 +353,77 @@ def main():
         return
 
     suffix = f"{args.count}_{os.getpid()}"
-    source = args.db or f"sb_bench_src_{suffix}"
-    stock_db, ours_db = f"sb_bench_stock_{suffix}", f"sb_bench_ours_{suffix}"
+    prefix = args.db_prefix
+    source = args.db or f"{prefix}_src_{suffix}"
+    stock_db, ours_db = f"{prefix}_stock_{suffix}", f"{prefix}_ours_{suffix}"
+    phases = args.phases.split(",")
+    stock = ours = None
     try:
         if not args.db:
             build_database(args, source)
         for name in (stock_db, ours_db):
             sh("createdb", "-T", source, name)
-        print("stock OCA cron (drafts only) ...", flush=True)
-        stock = run_phase("stock", stock_db, args)
-        print("security billing run (create and post) ...", flush=True)
-        ours = run_phase("ours", ours_db, args)
+        if "stock" in phases:
+            print("stock OCA cron (drafts only) ...", flush=True)
+            stock = run_phase("stock", stock_db, args)
+        if "ours" in phases:
+            print("security billing run (create and post) ...", flush=True)
+            ours = run_phase("ours", ours_db, args)
     finally:
         if not args.keep:
             for name in (stock_db, ours_db) + (() if args.db else (source,)):
                 dropdb(name)
+    report(args, stock, ours)
 
-    ratio = stock["seconds"] / ours["seconds"] if ours["seconds"] else 0.0
+
+def describe(result):
+    """Wall, CPU and queries of a phase, as printed."""
+    return (
+        f"{result['seconds']:8.1f} s wall  {result['cpu']:6.1f} s CPU "
+        f"+ {result['pg_cpu']:5.1f} s PG CPU  {result['queries']} queries"
+    )
+
+
+def report(args, stock, ours):
     print()
     print(f"contracts:                       {args.count}")
-    print(
-        f"stock OCA cron, drafts only:     {stock['seconds']:8.1f} s   "
-        f"invoices {stock['invoices']}   peak RSS {stock['peak_rss_mb']:.0f} MB"
-    )
-    print(
-        f"security billing run, posted:    {ours['seconds']:8.1f} s   "
-        f"invoices {ours['invoices']}   errors {ours['errors']}   "
-        f"peak RSS {ours['peak_rss_mb']:.0f} MB"
-    )
-    print(f"ratio stock / ours:              {ratio:8.2f}x  (goal >= 4x)")
-    print(
-        "billing run RSS after N contracts (MB): "
-        + ", ".join(
-            f"{k}: {v}"
-            for k, v in sorted(ours["rss_mb_after"].items(), key=lambda kv: int(kv[0]))
+    print(f"load (uptime):                   {os.getloadavg()}")
+    if stock:
+        print(
+            f"stock OCA cron, drafts only:     {describe(stock)}   "
+            f"invoices {stock['invoices']}   peak RSS {stock['peak_rss_mb']:.0f} MB"
         )
-    )
+    if ours:
+        invoices = sum(ours["invoices"].values()) or 1
+        print(
+            f"security billing run, posted:    {describe(ours)}   "
+            f"invoices {ours['invoices']}   errors {ours['errors']}   "
+            f"peak RSS {ours['peak_rss_mb']:.0f} MB"
+        )
+        print(
+            f"billing run per invoice:         {1000 * ours['seconds'] / invoices:.1f}"
+            f" ms wall, {1000 * ours['cpu'] / invoices:.1f} ms CPU, "
+            f"{1000 * ours['pg_cpu'] / invoices:.1f} ms PG CPU, "
+            f"{ours['queries'] / invoices:.1f} queries"
+        )
+        print(
+            "billing run RSS after N contracts (MB): "
+            + ", ".join(
+                f"{k}: {v}"
+                for k, v in sorted(
+                    ours["rss_mb_after"].items(), key=lambda kv: int(kv[0])
+                )
+            )
+        )
+    if stock and ours:
+        ratio = stock["seconds"] / ours["seconds"] if ours["seconds"] else 0.0
+        cpu_ratio = (stock["cpu"] + stock["pg_cpu"]) / (
+            (ours["cpu"] + ours["pg_cpu"]) or 1
+        )
+        print(
+            f"ratio stock / ours:              {ratio:8.2f}x wall, "
+            f"{cpu_ratio:.2f}x CPU (process + PG)  (goal >= 4x)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 import operator as py_operator
 
-from odoo import api, fields, models
+from psycopg2 import errors as pgerrors
+
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import mute_logger
 
 PAID_STATES = ("paid", "in_payment", "reversed")
 
@@ -114,6 +117,191 @@ class AccountMove(models.Model):
         if mmr:
             mmr.commercial_partner_id._security_apply_open_credit()
         return posted
+
+    def write(self, vals):
+        if self._security_is_unchanged_write(vals):
+            return True
+        return super().write(vals)
+
+    # ------------------------------------------------ batch posting (billing run)
+    def _security_post_batch(self):
+        """Post the invoices of a billing run together.
+
+        Same result as ``_post(soft=False)`` on each invoice; what Odoo does
+        move by move is done once for the batch: the customers are subscribed
+        as followers at once, the invoices that share a sequence are numbered
+        from the first one, and ``checked`` (set at creation to the journal's
+        value, see ``_security_prepare_batch_invoice_vals``) is not written
+        again. The context key ``security_billing_batch_post`` enables this.
+        """
+        moves = self.with_context(security_billing_batch_post=True)
+        moves._security_subscribe_partners()
+        moves._post(soft=False)
+        return self
+
+    @api.model
+    def _security_prepare_batch_invoice_vals(self, journal):
+        """Extra values of an invoice created to be posted by ``_security_post_batch``.
+
+        ``name``: no draft number (Odoo would look up the last one for every
+        draft); the number is given at posting. ``checked``: the value posting
+        sets (the journal's *Auto-Check on Post*), so posting writes nothing.
+        """
+        return {"name": "/", "checked": journal.autocheck_on_post}
+
+    @api.model
+    def _security_add_line_amounts(self, invoice_vals):
+        """Give the product lines of a customer invoice in company currency
+        their amounts at creation (billing run).
+
+        Odoo creates invoice lines without amounts, then writes each line's
+        amounts (from its price, then from the tax computation). Here they
+        are Odoo's amounts for a line without taxes or with taxes excluded
+        from the price: price x (1 - discount) x quantity rounded to the
+        currency, negative on a customer invoice. Odoo still computes the
+        amounts of every line of a new invoice and writes those that differ
+        (e.g. prices including taxes): these values only spare the writes.
+        Other invoices are left to Odoo.
+        """
+        company = self.env["res.company"].browse(invoice_vals.get("company_id"))
+        currency = company.currency_id
+        if (
+            invoice_vals.get("move_type") != "out_invoice"
+            or invoice_vals.get("currency_id") != currency.id
+        ):
+            return invoice_vals
+        for command in invoice_vals.get("invoice_line_ids", []):
+            line_vals = command[2] if command[0] == Command.CREATE else None
+            if (
+                not line_vals
+                or line_vals.get("display_type", "product") != "product"
+                or {"amount_currency", "balance"} & line_vals.keys()
+            ):
+                continue
+            discount = (line_vals.get("discount") or 0.0) / 100.0
+            amount = -currency.round(
+                line_vals["price_unit"] * (1.0 - discount) * line_vals["quantity"]
+            )
+            line_vals.update(amount_currency=amount, balance=amount)
+        return invoice_vals
+
+    def _security_is_unchanged_write(self, vals):
+        """True for the ``checked`` that ``_post`` writes move by move when the
+        moves already have it (batch posting only): that write would change
+        nothing but cost a full write of each move."""
+        return bool(
+            self.env.context.get("security_billing_batch_post")
+            and vals.keys() == {"checked"}
+            and all(move.checked == vals["checked"] for move in self)
+        )
+
+    def _security_subscribe_partners(self):
+        """Subscribe the customer of each invoice, as ``_post`` would one by one.
+
+        Same followers and subtypes as ``message_subscribe`` (default subtypes
+        of the model; the external ones for customers, i.e. ``partner_share``);
+        inactive customers and existing followers are skipped. Posting then
+        finds the customer already following and subscribes nobody.
+        """
+        partners = self.partner_id.filtered("active")
+        if not partners:
+            return
+        Followers = self.env["mail.followers"].sudo()
+        existing = {
+            (follower.res_id, follower.partner_id.id)
+            for follower in Followers.search(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "in", self.ids),
+                    ("partner_id", "in", partners.ids),
+                ]
+            )
+        }
+        default, _internal, external = self.env[
+            "mail.message.subtype"
+        ].default_subtypes(self._name)
+        customers = partners.filtered("partner_share")
+        Followers.create(
+            [
+                {
+                    "res_model": self._name,
+                    "res_id": move.id,
+                    "partner_id": move.partner_id.id,
+                    "subtype_ids": [
+                        Command.set(
+                            (external if move.partner_id in customers else default).ids
+                        )
+                    ],
+                }
+                for move in self
+                if move.partner_id in partners
+                and (move.id, move.partner_id.id) not in existing
+            ]
+        )
+        self.invalidate_recordset(["message_follower_ids", "message_partner_ids"])
+
+    def _compute_name(self):
+        if not self.env.context.get("security_billing_batch_post"):
+            return super()._compute_name()
+        following = self.browse()
+        groups = self._security_sequence_groups()
+        for moves in groups:
+            following |= moves[1:]
+        super(AccountMove, self - following)._compute_name()
+        for moves in groups:
+            moves[1:]._security_number_after(moves[0])
+
+    def _security_sequence_groups(self):
+        """The moves to number now that Odoo would number one after the other
+        in the same sequence, in Odoo's order: per journal, if every move of
+        the journal in ``self`` is posted, has no number yet and shares the
+        date, type and payment flag of the others (one billing run)."""
+        groups = []
+        ordered = self.sorted(lambda m: (m.date, m.ref or "", m._origin.id))
+        for moves in ordered.grouped("journal_id").values():
+            keys = {(m.date, m.move_type, bool(m.origin_payment_id)) for m in moves}
+            numbered = moves.filtered(lambda m: m.name and m.name != "/")
+            if (
+                len(moves) > 1
+                and len(keys) == 1
+                and moves[0].date
+                and not numbered
+                and all(m.state == "posted" for m in moves)
+            ):
+                groups.append(moves)
+        return groups
+
+    def _security_number_after(self, previous):
+        """Give these moves the numbers that follow ``previous`` in its sequence.
+
+        ``previous`` was just numbered by Odoo (``_set_next_sequence``); Odoo
+        would give each of these moves the last number + 1 in turn. The numbers
+        are written at once; if one is taken meanwhile (unique index on
+        posted names), Odoo numbers these moves one by one instead.
+        """
+        if not self:
+            return
+        format_string, format_values = previous._get_sequence_format_param(
+            previous.name
+        )
+        # like _set_next_sequence: what is pending is written before the
+        # savepoint, which may be rolled back
+        self.flush_recordset()
+        for move in self:
+            format_values["seq"] += 1
+            move.name = format_string.format(**format_values)
+        # sequence prefix/number and the lines' move name follow the name
+        # (recomputed together at the flush, not written move by move)
+        self.modified(["name"])
+        try:
+            with self.env.cr.savepoint(flush=False), mute_logger("odoo.sql_db"):
+                self.flush_recordset(["name"])
+        except (pgerrors.ExclusionViolation, pgerrors.UniqueViolation):
+            self.name = "/"
+            for move in self:
+                move._set_next_sequence()
+        self.flush_recordset(["sequence_prefix", "sequence_number"])
+        self._inverse_name()
 
     @api.model
     def _security_balance_rows(self, group_field, ids, date_ref=None):

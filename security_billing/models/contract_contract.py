@@ -510,10 +510,44 @@ class ContractContract(models.Model):
             # Without payment terms Odoo makes the invoice due on the day it is
             # created: an invoice dated in the past would never be past due.
             vals["invoice_date_due"] = date_invoice
+        if self.env.context.get("security_billing_run"):
+            vals.update(self._security_prepare_billing_run_invoice_vals(vals))
+        return vals
+
+    def _prepare_recurring_invoices_values(self, date_ref=False):
+        self._security_prefetch_invoicing_data()
+        invoices_values = super()._prepare_recurring_invoices_values(date_ref=date_ref)
+        if self.env.context.get("security_billing_run"):
+            Move = self.env["account.move"]
+            for invoice_vals in invoices_values:
+                Move._security_add_line_amounts(invoice_vals)
+        return invoices_values
+
+    def _security_prefetch_invoicing_data(self):
+        """Read at once what OCA reads contract by contract while preparing
+        the invoices: the lines it invoices come from one search per contract
+        (``_get_lines_to_invoice``), so their partners would be read one by
+        one (the language of each line's markers, the invoice partner)."""
+        self.mapped("partner_id.lang")
+        self.mapped("invoice_partner_id.lang")
+
+    def _security_prepare_billing_run_invoice_vals(self, vals):
+        """Values of an invoice of a billing run (posted by batch, see
+        ``_security_bill``).
+
+        The contract is set at once instead of being computed from the lines
+        (every line of the invoice comes from this contract).
+        """
+        self.ensure_one()
+        journal = self.env["account.journal"].browse(vals["journal_id"])
+        run_vals = self.env["account.move"]._security_prepare_batch_invoice_vals(
+            journal
+        )
+        run_vals["security_contract_id"] = self.id
         run_id = self.env.context.get("security_billing_run_id")
         if run_id:
-            vals["security_billing_run_id"] = run_id
-        return vals
+            run_vals["security_billing_run_id"] = run_id
+        return run_vals
 
     @api.model
     def _add_contract_origin(self, invoices):
@@ -622,7 +656,7 @@ class ContractContract(models.Model):
     def _security_bill(self, date_ref):
         """Create the next invoices of these contracts and post them together."""
         moves = self._recurring_create_invoice(date_ref)
-        moves._post(soft=False)
+        moves._security_post_batch()
         return moves
 
     @api.model

@@ -15,11 +15,16 @@ import logging
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import split_every
 
 from odoo.addons.security_billing.tools import account_ref
 
 _logger = logging.getLogger(__name__)
 
+# Lines paid together by automatic matching: one savepoint, one batch of the
+# payment entry point, one reconciliation. A failing chunk is split in halves
+# until the failing lines are alone (and left To match with the reason).
+MATCH_CHUNK_SIZE = 500
 MATCH_STATES = [
     ("to_match", "To match"),
     ("matched", "Matched"),
@@ -144,16 +149,28 @@ class AccountBankStatementLine(models.Model):
         summary["ignored"] = len(outgoing)
         incoming = todo - outgoing
         found = incoming._security_find_subscribers()
+        to_pay, reasons = [], {}
         for line in incoming:
             partner, reason, candidates = found[line.id]
             if partner:
-                reason = line._security_pay_safe(partner)
-            if reason:
-                line._security_set_to_match(reason, candidates)
+                to_pay.append((line, partner))
+            else:
+                reasons[line.id] = (reason, candidates)
+        for chunk in split_every(self._security_match_chunk_size(), to_pay, list):
+            for line, reason in self._security_pay_many_safe(chunk).items():
+                reasons[line.id] = (reason, found[line.id][2])
+        for line in incoming:
+            if line.id in reasons:
+                line._security_set_to_match(*reasons[line.id])
                 summary["to_match"] += 1
             else:
                 summary["matched"] += 1
         return summary
+
+    @api.model
+    def _security_match_chunk_size(self):
+        """Lines paid together (in one savepoint) by automatic matching."""
+        return MATCH_CHUNK_SIZE
 
     def _security_lock(self):
         """Row-lock the lines and re-read them (another transaction may have
@@ -303,35 +320,72 @@ class AccountBankStatementLine(models.Model):
         """Pay in a savepoint: a failure rolls the line's payment back and
         returns the reason (the line stays To match); None when paid."""
         self.ensure_one()
+        return self._security_pay_many_safe([(self, partner)]).get(self)
+
+    @api.model
+    def _security_pay_many_safe(self, pairs):
+        """Pay ``[(line, partner)]`` together in a savepoint; when that
+        fails, split them in halves until each failing line is alone: its
+        payment is rolled back, the others are paid. Returns ``{line:
+        reason}`` of the lines not paid."""
         try:
             with self.env.cr.savepoint():
-                self._security_pay(partner)
+                self._security_pay_many(pairs)
         except (UserError, ValidationError) as exc:
-            _logger.info("Bank line %s not paid: %s", self.id, exc)
-            return self.env._(
-                "Payment to %(ref)s failed: %(error)s",
-                ref=partner.security_account_ref,
-                error=exc.args[0] if exc.args else exc,
-            )
-        return None
+            if len(pairs) > 1:
+                half = len(pairs) // 2
+                return {
+                    **self._security_pay_many_safe(pairs[:half]),
+                    **self._security_pay_many_safe(pairs[half:]),
+                }
+            line, partner = pairs[0]
+            _logger.info("Bank line %s not paid: %s", line.id, exc)
+            return {
+                line: self.env._(
+                    "Payment to %(ref)s failed: %(error)s",
+                    ref=partner.security_account_ref,
+                    error=exc.args[0] if exc.args else exc,
+                )
+            }
+        return {}
 
     def _security_pay(self, partner):
         """Turn this incoming line into a payment of ``partner``, allocated
         oldest first, and reconcile the line with it."""
         self.ensure_one()
-        partner = partner.commercial_partner_id
-        self._security_check_payable(partner)
-        payment = self._security_register_payment(partner)
-        self._security_reconcile_with_payment(payment)
+        return self._security_pay_many([(self, partner)])[self]
+
+    @api.model
+    def _security_pay_many(self, pairs):
+        """Turn incoming lines into payments of their subscribers
+        (``[(line, partner)]``) through one call of the payment entry point
+        per company, allocated oldest first, and reconcile each line with its
+        payment. Returns ``{line: payment}``."""
+        pairs = [(line, partner.commercial_partner_id) for line, partner in pairs]
+        for line, partner in pairs:
+            line._security_check_payable(partner)
+        payments = {}
+        by_company = {}
+        for line, partner in pairs:
+            by_company.setdefault(line.company_id, []).append((line, partner))
+        for company_pairs in by_company.values():
+            payments.update(self._security_register_payments(company_pairs))
+        lines = self.browse([line.id for line, _partner in pairs])
+        lines._security_reconcile_with_payments(payments)
+        lines._security_mark_matched(payments)
+        return payments
+
+    def _security_mark_matched(self, payments):
+        """Matched lines: no reason nor candidates, their subscriber payment."""
         self.write(
             {
                 "security_match_state": "matched",
                 "security_match_reason": False,
-                "security_payment_id": payment.id,
                 "security_candidate_ids": [Command.clear()],
             }
         )
-        return payment
+        for line in self:
+            line.security_payment_id = payments[line]
 
     def _security_check_payable(self, partner):
         if not partner.security_is_subscriber:
@@ -369,20 +423,38 @@ class AccountBankStatementLine(models.Model):
     def _security_register_payment(self, partner):
         """The subscriber payment of this line, through the core entry point
         (idempotent on the line's external id)."""
-        company_self = self.with_company(self.company_id)
-        result = company_self.env["account.payment"]._security_register_payment(
-            partner,
-            self.amount,
-            external_id=self._security_external_id(),
-            date=self.date,
-            journal=self.journal_id,
-            category=self.env["security.payment.category"]._get_by_code("bank"),
-            memo=self.payment_ref,
+        self.ensure_one()
+        return self._security_register_payments([(self, partner)])[self]
+
+    @api.model
+    def _security_register_payments(self, pairs):
+        """The subscriber payments of ``[(line, partner)]`` (lines of one
+        company), through one call of the core entry point (idempotent on
+        the lines' external ids). Returns ``{line: payment}``."""
+        company = pairs[0][0].company_id
+        payments = self.env["account.payment"].with_company(company)
+        category = self.env["security.payment.category"]._get_by_code("bank")
+        results = payments._security_register_payments(
+            [
+                {
+                    "partner": partner,
+                    "amount": line.amount,
+                    "external_id": line._security_external_id(),
+                    "date": line.date,
+                    "journal": line.journal_id,
+                    "category": category,
+                    "memo": line.payment_ref,
+                }
+                for line, partner in pairs
+            ]
         )
-        payment = self.env["account.payment"].browse(result["payment_id"])
-        if result["duplicate"]:
-            self._security_check_duplicate_payment(payment, partner)
-        return payment
+        found = {}
+        for (line, partner), result in zip(pairs, results, strict=True):
+            payment = self.env["account.payment"].browse(result["payment_id"])
+            if result["duplicate"]:
+                line._security_check_duplicate_payment(payment, partner)
+            found[line] = payment
+        return found
 
     def _security_check_duplicate_payment(self, payment, partner):
         """A re-imported line finds its first payment: reuse it if it is the
@@ -410,27 +482,38 @@ class AccountBankStatementLine(models.Model):
     def _security_reconcile_with_payment(self, payment):
         """Replace the suspense line by the payment's outstanding account and
         reconcile both: the statement line is then fully reconciled."""
-        liquidity, suspense, _other = self._seek_for_lines()
-        outstanding = payment._seek_for_lines()[0].filtered(
-            lambda line: not line.reconciled
-        )
-        partner = payment.partner_id
-        self.move_id.with_context(skip_readonly_check=True).write(
-            {
-                "partner_id": partner.id,
-                "line_ids": [
-                    Command.update(liquidity.id, {"partner_id": partner.id}),
-                    Command.update(
-                        suspense.id,
-                        {
-                            "partner_id": partner.id,
-                            "account_id": outstanding.account_id.id,
-                        },
-                    ),
-                ],
-            }
-        )
-        (suspense | outstanding).reconcile()
+        self.ensure_one()
+        self._security_reconcile_with_payments({self: payment})
+
+    def _security_reconcile_with_payments(self, payments):
+        """For each of these lines, replace its suspense line by the
+        outstanding account of its payment (``{line: payment}``) and
+        reconcile both; all the pairs are reconciled at once."""
+        plan = []
+        for line in self:
+            payment = payments[line]
+            liquidity, suspense, _other = line._seek_for_lines()
+            outstanding = payment._seek_for_lines()[0].filtered(
+                lambda aml: not aml.reconciled
+            )
+            partner = payment.partner_id
+            line.move_id.with_context(skip_readonly_check=True).write(
+                {
+                    "partner_id": partner.id,
+                    "line_ids": [
+                        Command.update(liquidity.id, {"partner_id": partner.id}),
+                        Command.update(
+                            suspense.id,
+                            {
+                                "partner_id": partner.id,
+                                "account_id": outstanding.account_id.id,
+                            },
+                        ),
+                    ],
+                }
+            )
+            plan.append(suspense | outstanding)
+        self.env["account.move.line"]._reconcile_plan(plan)
 
     # ------------------------------------------------------ manual assignment
     def _security_assign_subscriber(self, partner):
@@ -446,5 +529,5 @@ class AccountBankStatementLine(models.Model):
                         partner=line.partner_id.display_name,
                     )
                 )
-            line._security_pay(partner)
+        self._security_pay_many([(line, partner) for line in lines])
         return lines

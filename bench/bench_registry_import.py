@@ -61,6 +61,11 @@ def parse_args():
         help="print the cProfile of these phases (comma-separated, default pay)",
     )
     parser.add_argument(
+        "--profile-dump",
+        metavar="FILE",
+        help="also save the profiles as FILE.<phase> (pstats format)",
+    )
+    parser.add_argument(
         "--sql-stats",
         action="store_true",
         help="print the SQL queries of the pay phase taking the most time",
@@ -262,6 +267,7 @@ class Meter:
         self.tick = os.sysconf("SC_CLK_TCK")
         self.has_pg = os.path.exists(self.stat)
         self.phases = {}
+        self.dump = None
 
     def pg_cpu(self):
         if not self.has_pg:
@@ -285,6 +291,8 @@ class Meter:
         print(f"  {name:<7} wall {self.phases[name][0]:8.2f} s", flush=True)
         if profiler:
             print_profile(profiler)
+            if self.dump:
+                profiler.dump_stats(f"{self.dump}.{name}")
         return result
 
 
@@ -414,6 +422,7 @@ def main():
                 flush=True,
             )
             meter = Meter(cr)
+            meter.dump = args.profile_dump
             lines, summary = import_registry(
                 env, meter, registry_csv(refs), args.profile, args.sql_stats
             )

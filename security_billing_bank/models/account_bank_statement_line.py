@@ -169,8 +169,17 @@ class AccountBankStatementLine(models.Model):
 
     @api.model
     def _security_match_chunk_size(self):
-        """Lines paid together (in one savepoint) by automatic matching."""
-        return MATCH_CHUNK_SIZE
+        """Lines paid together (in one savepoint) by automatic matching:
+        system parameter ``security_billing_bank.match_chunk_size``."""
+        value = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("security_billing_bank.match_chunk_size")
+        )
+        try:
+            return max(int(value), 1) if value else MATCH_CHUNK_SIZE
+        except ValueError:
+            return MATCH_CHUNK_SIZE
 
     def _security_lock(self):
         """Row-lock the lines and re-read them (another transaction may have

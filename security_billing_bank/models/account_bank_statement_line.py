@@ -495,34 +495,43 @@ class AccountBankStatementLine(models.Model):
         self._security_reconcile_with_payments({self: payment})
 
     def _security_reconcile_with_payments(self, payments):
-        """For each of these lines, replace its suspense line by the
-        outstanding account of its payment (``{line: payment}``) and
-        reconcile both; all the pairs are reconciled at once."""
+        """For each of these lines, put its entry on the payment's partner
+        (``{line: payment}``), move its suspense line to the payment's
+        outstanding account and reconcile both. The partners are written line
+        by line (one value each), the accounts by one write per account and
+        all the pairs are reconciled at once."""
         plan = []
+        to_move = {}
         for line in self:
             payment = payments[line]
             liquidity, suspense, _other = line._seek_for_lines()
             outstanding = payment._seek_for_lines()[0].filtered(
                 lambda aml: not aml.reconciled
             )
-            partner = payment.partner_id
-            line.move_id.with_context(skip_readonly_check=True).write(
-                {
-                    "partner_id": partner.id,
-                    "line_ids": [
-                        Command.update(liquidity.id, {"partner_id": partner.id}),
-                        Command.update(
-                            suspense.id,
-                            {
-                                "partner_id": partner.id,
-                                "account_id": outstanding.account_id.id,
-                            },
-                        ),
-                    ],
-                }
-            )
+            line._security_set_partner(liquidity | suspense, payment.partner_id)
+            account = outstanding.account_id
+            to_move[account] = to_move.get(account, suspense.browse()) | suspense
             plan.append(suspense | outstanding)
+        for account, suspense_lines in to_move.items():
+            suspense_lines.with_context(skip_readonly_check=True).write(
+                {"account_id": account.id}
+            )
         self.env["account.move.line"]._reconcile_plan(plan)
+
+    def _security_set_partner(self, move_lines, partner):
+        """Put this line's entry and ``move_lines`` of it on ``partner``."""
+        self.ensure_one()
+        if self.move_id.partner_id == partner and move_lines.partner_id == partner:
+            return
+        self.move_id.with_context(skip_readonly_check=True).write(
+            {
+                "partner_id": partner.id,
+                "line_ids": [
+                    Command.update(aml.id, {"partner_id": partner.id})
+                    for aml in move_lines
+                ],
+            }
+        )
 
     # ------------------------------------------------------ manual assignment
     def _security_assign_subscriber(self, partner):

@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare
+from odoo.tools import float_compare, split_every
 
 # Context of payments created and posted at once by the system.
 QUIET_CONTEXT = {
@@ -9,6 +9,9 @@ QUIET_CONTEXT = {
     "mail_create_nosubscribe": True,
     "mail_notrack": True,
 }
+
+# Payments posted together (see _security_create_posted).
+POST_CHUNK_SIZE = 50
 
 
 class AccountPayment(models.Model):
@@ -229,7 +232,12 @@ class AccountPayment(models.Model):
             }
             for payment in payments
         }
-        payments.with_context(security_payment_move_vals=move_vals).action_post()
+        # Posted in chunks: Odoo names each new entry by looking for the
+        # journal's last name among the newest entries, past the unnamed ones
+        # of the same posting (quadratic in its size).
+        posting = payments.with_context(security_payment_move_vals=move_vals)
+        for chunk in split_every(POST_CHUNK_SIZE, posting.ids, posting.browse):
+            chunk.action_post()
         return payments.with_env(self.env)
 
     @api.model

@@ -13,10 +13,11 @@ class AccountMove(models.Model):
         date (``ORDER BY date DESC LIMIT 1`` in the journal): without an index
         on (journal, date) that reads every entry of the journal, so an import
         of n statement lines (and their payments) costs n times the journal."""
-        super().init()
+        res = super().init()
         create_index(
             self.env.cr,
             "security_account_move_journal_date_index",
             self._table,
             ["journal_id", "date"],
         )
+        return res

@@ -53,7 +53,18 @@ def parse_args():
     parser.add_argument("--db", required=True)
     parser.add_argument("--addons-path", default="/work/main,/opt/odoo18/addons")
     parser.add_argument("--lines", type=int, default=GOAL_LINES)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="pay",
+        default="",
+        help="print the cProfile of these phases (comma-separated, default pay)",
+    )
+    parser.add_argument(
+        "--profile-dump",
+        metavar="FILE",
+        help="also save the profiles as FILE.<phase> (pstats format)",
+    )
     parser.add_argument(
         "--sql-stats",
         action="store_true",
@@ -256,6 +267,7 @@ class Meter:
         self.tick = os.sysconf("SC_CLK_TCK")
         self.has_pg = os.path.exists(self.stat)
         self.phases = {}
+        self.dump = None
 
     def pg_cpu(self):
         if not self.has_pg:
@@ -279,6 +291,8 @@ class Meter:
         print(f"  {name:<7} wall {self.phases[name][0]:8.2f} s", flush=True)
         if profiler:
             print_profile(profiler)
+            if self.dump:
+                profiler.dump_stats(f"{self.dump}.{name}")
         return result
 
 
@@ -347,7 +361,11 @@ def import_registry(env, meter, data, profile, sql_stats):
     )
     meter.run("parse", lambda: wizard._parse_file(data))
     result = {"statement_ids": [], "notifications": []}
-    meter.run("create", lambda: wizard.import_single_file(data, result))
+    meter.run(
+        "create",
+        lambda: wizard.import_single_file(data, result),
+        "create" in profile.split(","),
+    )
     # import_single_file parses again: count that time once, under parse
     meter.phases["create"] = tuple(
         (c - p) if c is not None else None
@@ -356,13 +374,14 @@ def import_registry(env, meter, data, profile, sql_stats):
     lines = env["account.bank.statement.line"].search(
         [("statement_id", "in", result["statement_ids"])]
     )
+    profile_pay = "pay" in profile.split(",")
     meter.run("lookup", lambda: lines._security_find_subscribers())
     if sql_stats:
         with SqlStats() as stats:
-            summary = meter.run("pay", lambda: lines._security_match(), profile)
+            summary = meter.run("pay", lambda: lines._security_match(), profile_pay)
         stats.print()
     else:
-        summary = meter.run("pay", lambda: lines._security_match(), profile)
+        summary = meter.run("pay", lambda: lines._security_match(), profile_pay)
     # the pay phase looked the subscribers up again: count it once
     meter.phases["pay"] = tuple(
         (c - p) if c is not None else None
@@ -403,6 +422,7 @@ def main():
                 flush=True,
             )
             meter = Meter(cr)
+            meter.dump = args.profile_dump
             lines, summary = import_registry(
                 env, meter, registry_csv(refs), args.profile, args.sql_stats
             )

@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.tools import float_is_zero
+from odoo.tools import float_compare, float_is_zero
 
 
 class AccountMoveLine(models.Model):
@@ -41,24 +41,50 @@ class AccountMoveLine(models.Model):
 
     def _security_get_open_mmr_debits(self, partner, contract=None):
         """Open receivable lines of MMR invoices, oldest first, row-locked."""
+        key = (partner.commercial_partner_id.id, contract.id if contract else False)
+        return self._security_get_open_mmr_debits_many([key])[key]
+
+    @api.model
+    def _security_get_open_mmr_debits_many(self, keys):
+        """Open receivable lines of MMR invoices per ``(partner_id,
+        contract_id or False)`` key, oldest first, all row-locked by one query
+        (in id order, so concurrent allocations lock in the same order).
+
+        Returns ``{key: lines}``; a key without a contract takes every open
+        MMR debit of the partner, a key with one that contract's only.
+        """
+        keys = set(keys)
+        result = {key: self.browse() for key in keys}
+        if not keys:
+            return result
         domain = [
-            ("partner_id", "=", partner.commercial_partner_id.id),
+            ("partner_id", "in", list({partner_id for partner_id, _c in keys})),
             ("security_in_balance", "=", True),
             ("parent_state", "=", "posted"),
             ("reconciled", "=", False),
             ("amount_residual", ">", 0),
-            ("company_id", "=", partner.env.company.id),
+            ("company_id", "=", self.env.company.id),
         ]
-        if contract:
-            domain.append(("security_contract_id", "=", contract.id))
         lines = self.search(domain, order="date_maturity, date, id")
-        if lines:
-            self.env.cr.execute(
-                "SELECT id FROM account_move_line WHERE id IN %s FOR UPDATE",
-                [tuple(lines.ids)],
-            )
-            lines.invalidate_recordset(["amount_residual", "reconciled"])
-        return lines
+        if not lines:
+            return result
+        self.env.cr.execute(
+            "SELECT id FROM account_move_line WHERE id IN %s ORDER BY id FOR UPDATE",
+            [tuple(lines.ids)],
+        )
+        lines.invalidate_recordset(["amount_residual", "reconciled"])
+        by_partner = {}
+        for line in lines:
+            by_partner.setdefault(line.partner_id.id, []).append(line.id)
+        for partner_id, contract_id in keys:
+            ids = by_partner.get(partner_id, [])
+            found = self.browse(ids)
+            if contract_id:
+                found = found.filtered(
+                    lambda line, c=contract_id: line.security_contract_id.id == c
+                )
+            result[(partner_id, contract_id)] = found
+        return result
 
     def _security_allocate_oldest_first(self, contract=None):
         """Reconcile these open receivable credit lines oldest invoice first.
@@ -66,21 +92,71 @@ class AccountMoveLine(models.Model):
         The one allocation function of every channel (manual, bank, terminal,
         portal, autopay, credit carried to a new invoice). A credit line bound
         to a contract pays that contract's invoices only. What is left stays
-        open as customer credit. Returns ``[{"invoice": move, "amount": x}]``.
+        open as customer credit. Credits are served in the order of ``self``,
+        each from the oldest invoice its predecessors left open: the open
+        debits of all of them are found and row-locked by one query and the
+        whole plan is reconciled at once (the same partials as reconciling
+        each credit with each debit in turn).
+
+        Returns ``[{"invoice": move, "amount": x, "line": credit line}]``.
         """
-        allocations = []
-        for credit in self.filtered(lambda line: line.amount_residual < 0):
-            target = contract or credit.security_contract_id
-            debits = self._security_get_open_mmr_debits(credit.partner_id, target)
-            for debit in debits:
-                if float_is_zero(
-                    credit.amount_residual,
-                    precision_rounding=credit.company_currency_id.rounding,
-                ):
+        credits = self.filtered(lambda line: line.amount_residual < 0)
+        if not credits:
+            return []
+        keys = {
+            credit: (
+                credit.partner_id.commercial_partner_id.id,
+                (contract or credit.security_contract_id).id or False,
+            )
+            for credit in credits
+        }
+        debits_by_key = self._security_get_open_mmr_debits_many(keys.values())
+        plan = credits._security_plan_allocation(keys, debits_by_key)
+        if not plan:
+            return []
+        partials = self.env["account.partial.reconcile"]
+        self.env.cr.execute(
+            "SELECT COALESCE(MAX(id), 0) FROM account_partial_reconcile"
+        )
+        last_partial_id = self.env.cr.fetchone()[0]
+        self._reconcile_plan([credit | debit for credit, debit in plan])
+        new_partials = partials.search(
+            [
+                ("id", ">", last_partial_id),
+                ("credit_move_id", "in", credits.ids),
+            ]
+        )
+        amounts = {
+            (partial.credit_move_id.id, partial.debit_move_id.id): partial.amount
+            for partial in new_partials
+        }
+        return [
+            {
+                "invoice": debit.move_id,
+                "amount": amounts.get((credit.id, debit.id), 0.0),
+                "line": credit,
+            }
+            for credit, debit in plan
+        ]
+
+    def _security_plan_allocation(self, keys, debits_by_key):
+        """``[(credit, debit)]`` in reconciliation order: each credit line of
+        ``self`` takes the oldest debits of its key until it is used up, on
+        residual amounts that follow the plan (several credits of one
+        subscriber share its debits)."""
+        residuals = {}
+        plan = []
+        for credit in self:
+            rounding = credit.company_currency_id.rounding
+            left = -credit.amount_residual
+            for debit in debits_by_key[keys[credit]]:
+                if float_is_zero(left, precision_rounding=rounding):
                     break
-                before = debit.amount_residual
-                (credit | debit).reconcile()
-                allocations.append(
-                    {"invoice": debit.move_id, "amount": before - debit.amount_residual}
-                )
-        return allocations
+                open_amount = residuals.get(debit.id, debit.amount_residual)
+                if float_compare(open_amount, 0.0, precision_rounding=rounding) <= 0:
+                    continue
+                paid = min(left, open_amount)
+                residuals[debit.id] = open_amount - paid
+                left -= paid
+                plan.append((credit, debit))
+        return plan

@@ -1,8 +1,6 @@
-import json
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare
+from odoo.tools import float_compare, split_every
 
 # Context of payments created and posted at once by the system.
 QUIET_CONTEXT = {
@@ -11,6 +9,9 @@ QUIET_CONTEXT = {
     "mail_create_nosubscribe": True,
     "mail_notrack": True,
 }
+
+# Payments posted together (see _security_create_posted).
+POST_CHUNK_SIZE = 50
 
 
 class AccountPayment(models.Model):
@@ -51,65 +52,193 @@ class AccountPayment(models.Model):
     ):
         """Register and allocate one incoming payment of a subscriber.
 
-        Every channel calls this. With an ``external_id`` the call is
-        idempotent: a repeated id returns the first result and writes nothing.
+        Every channel calls this (or its batch form
+        ``_security_register_payments``, which this is a batch of one of).
+        With an ``external_id`` the call is idempotent: a repeated id returns
+        the first result and writes nothing.
         Returns ``{"payment_id", "duplicate", "allocations": [...]}`` where
         allocations are ``{"invoice": name, "invoice_id": id, "amount": x}``.
         """
-        self._security_check_amount(amount)
-        partner = partner.commercial_partner_id
+        return self._security_register_payments(
+            [
+                {
+                    "partner": partner,
+                    "amount": amount,
+                    "external_id": external_id,
+                    "date": date,
+                    "journal": journal,
+                    "category": category,
+                    "contract": contract,
+                    "memo": memo,
+                }
+            ]
+        )[0]
+
+    @api.model
+    def _security_register_payments(self, requests):
+        """Register and allocate incoming payments of subscribers at once.
+
+        ``requests``: dicts with the arguments of
+        ``_security_register_payment`` (``partner``, ``amount`` and optional
+        ``external_id``, ``date``, ``journal``, ``category``, ``contract``,
+        ``memo``). The payments are created and posted together, their
+        external ids claimed by one statement, all of them allocated oldest
+        first by one call of the allocation (one locking query) and the
+        balance hook is called once for every subscriber touched. The result
+        is the same as registering them one by one in this order: a repeated
+        external id, also within the batch, returns the first result with
+        ``duplicate`` set. Returns the results, in the order of ``requests``.
+        Any error raises for the whole batch (the caller isolates the lines).
+        """
+        for request in requests:
+            self._security_check_amount(request["amount"])
+        requests = [
+            dict(request, partner=request["partner"].commercial_partner_id)
+            for request in requests
+        ]
         company = self.env.company
         # The idempotency key is bookkeeping of the channel, not a document
         # of the user: any user allowed to register a payment may record it.
-        request = self.env["security.payment.request"].sudo()
-        if external_id:
-            request, created = request._claim(external_id, company, partner, amount)
-            if not created:
-                return dict(request._get_result(), duplicate=True)
-        payment = self._security_create_posted(
-            self._prepare_security_payment_vals(
-                partner, amount, date, journal, category, contract, memo, external_id
+        claims = (
+            self.env["security.payment.request"]
+            .sudo()
+            ._claim_many(
+                [
+                    (request["external_id"], request["partner"], request["amount"])
+                    for request in requests
+                    if request.get("external_id")
+                ],
+                company,
             )
         )
-        allocations = payment._security_allocate()
-        result = {
-            "payment_id": payment.id,
-            "duplicate": False,
-            "allocations": [
-                {
-                    "invoice": alloc["invoice"].name,
-                    "invoice_id": alloc["invoice"].id,
-                    "amount": alloc["amount"],
+        new_requests, first_of = [], {}
+        for index, request in enumerate(requests):
+            external_id = request.get("external_id")
+            if external_id:
+                claim, created = claims[external_id]
+                if not created or external_id in first_of:
+                    continue
+                first_of[external_id] = index
+            new_requests.append((index, request))
+        results = [None] * len(requests)
+        if new_requests:
+            payments = self._security_create_posted(
+                self._security_prepare_payments_vals([req for _i, req in new_requests])
+            )
+            allocations = payments._security_allocate()
+            for (index, _request), payment in zip(new_requests, payments, strict=True):
+                results[index] = {
+                    "payment_id": payment.id,
+                    "duplicate": False,
+                    "allocations": [
+                        {
+                            "invoice": alloc["invoice"].name,
+                            "invoice_id": alloc["invoice"].id,
+                            "amount": alloc["amount"],
+                        }
+                        for alloc in allocations[payment.id]
+                    ],
                 }
-                for alloc in allocations
-            ],
-        }
-        if request:
-            request.write({"payment_id": payment.id, "result": json.dumps(result)})
-        return result
+            claims_done = {
+                claims[req["external_id"]][0]: results[index]
+                for index, req in new_requests
+                if req.get("external_id")
+            }
+            self.env["security.payment.request"].sudo()._record_results(claims_done)
+        for index, request in enumerate(requests):
+            if results[index] is None:
+                external_id = request["external_id"]
+                if external_id in first_of:
+                    first = results[first_of[external_id]]
+                else:
+                    first = claims[external_id][0]._get_result()
+                results[index] = dict(first, duplicate=True)
+        return results
 
     @api.model
-    def _security_create_posted(self, vals):
-        """Create and post a payment whose entry counts in the balances.
+    def _security_prepare_payments_vals(self, requests):
+        """Values of the payments of ``requests``; the default contracts and
+        journal are looked up once for all of them."""
+        partners = self.env["res.partner"].union(
+            *(req["partner"] for req in requests if not req.get("contract"))
+        )
+        defaults = self._security_default_contracts(partners)
+        journal = self.env["account.journal"]
+        if not all(req.get("journal") for req in requests):
+            journal = self._security_default_journal()
+        payments = self.with_context(
+            security_default_contract_ids={
+                partner_id: contract.id for partner_id, contract in defaults.items()
+            }
+        )
+        return [
+            payments._prepare_security_payment_vals(
+                req["partner"],
+                req["amount"],
+                req.get("date"),
+                req.get("journal") or journal,
+                req.get("category"),
+                req.get("contract"),
+                req.get("memo"),
+                req.get("external_id"),
+            )
+            for req in requests
+        ]
 
-        The entry gets its security values at creation (a later write would
-        recompute it and mark it manually modified). The payment is created
-        and posted at once by the system: no creation message, follower or
-        tracking on it and its entry (their author and date say who and
-        when), unless the company keeps an accounting audit trail.
+    @api.model
+    def _security_default_contracts(self, partners):
+        """``{partner_id: contract}``: the MMR contract of each subscriber
+        that has exactly one (none otherwise)."""
+        contracts = self.env["contract.contract"].search(
+            [("partner_id", "in", partners.ids), ("security_is_mmr", "=", True)]
+        )
+        grouped = contracts.grouped("partner_id")
+        return {
+            partner.id: contract if len(contract) == 1 else contract.browse()
+            for partner, contract in grouped.items()
+        }
+
+    @api.model
+    def _security_default_journal(self):
+        return self.env["account.journal"].search(
+            [
+                ("type", "=", "bank"),
+                ("company_id", "in", self.env.company._accessible_branches().ids),
+            ],
+            limit=1,
+        )
+
+    @api.model
+    def _security_create_posted(self, vals_list):
+        """Create and post payments whose entries count in the balances.
+
+        The entries get their security values at creation (a later write
+        would recompute them and mark them manually modified). The payments
+        are created and posted at once by the system: no creation message,
+        follower or tracking on them and their entries (their author and date
+        say who and when), unless the company keeps an accounting audit trail.
+        ``vals_list`` may also be one dict (one payment).
         """
+        if isinstance(vals_list, dict):
+            vals_list = [vals_list]
         payments = self
         if not self.env.company.check_account_audit_trail:
             payments = self.with_context(**QUIET_CONTEXT)
-        payment = payments.create(vals)
+        payments = payments.create(vals_list)
         move_vals = {
-            "security_is_payment": True,
-            "security_contract_id": payment.security_contract_id.id,
+            payment.id: {
+                "security_is_payment": True,
+                "security_contract_id": payment.security_contract_id.id,
+            }
+            for payment in payments
         }
-        payment.with_context(
-            security_payment_move_vals={payment.id: move_vals}
-        ).action_post()
-        return payment.with_env(self.env)
+        # Posted in chunks: Odoo names each new entry by looking for the
+        # journal's last name among the newest entries, past the unnamed ones
+        # of the same posting (quadratic in its size).
+        posting = payments.with_context(security_payment_move_vals=move_vals)
+        for chunk in split_every(POST_CHUNK_SIZE, posting.ids, posting.browse):
+            chunk.action_post()
+        return payments.with_env(self.env)
 
     @api.model
     def _security_check_amount(self, amount):
@@ -125,17 +254,17 @@ class AccountPayment(models.Model):
         self, partner, amount, date, journal, category, contract, memo, external_id
     ):
         if not contract:
-            contract = self.env["contract.contract"].search(
-                [("partner_id", "=", partner.id), ("security_is_mmr", "=", True)]
-            )
-            contract = contract if len(contract) == 1 else contract.browse()
-        journal = journal or self.env["account.journal"].search(
-            [
-                ("type", "=", "bank"),
-                ("company_id", "in", self.env.company._accessible_branches().ids),
-            ],
-            limit=1,
-        )
+            # looked up once for a batch (``_security_prepare_payments_vals``)
+            defaults = self.env.context.get("security_default_contract_ids")
+            if defaults is not None:
+                contract = self.env["contract.contract"].browse(
+                    defaults.get(partner.id)
+                )
+            else:
+                contract = self._security_default_contracts(partner).get(
+                    partner.id, self.env["contract.contract"]
+                )
+        journal = journal or self._security_default_journal()
         return {
             "payment_type": "inbound",
             "partner_type": "customer",
@@ -152,13 +281,21 @@ class AccountPayment(models.Model):
         }
 
     def _security_allocate(self):
-        """Allocate these posted payments oldest first; returns allocations."""
+        """Allocate these posted payments oldest first, in their order, then
+        call the balance hook once for their subscribers.
+
+        Returns ``{payment_id: [{"invoice": move, "amount": x}]}``.
+        """
         lines = self.move_id.line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable"
         )
-        allocations = lines._security_allocate_oldest_first()
+        position = {payment_id: index for index, payment_id in enumerate(self.ids)}
+        lines = lines.sorted(lambda line: position[line.payment_id.id])
+        result = {payment.id: [] for payment in self}
+        for alloc in lines._security_allocate_oldest_first():
+            result[alloc["line"].payment_id.id].append(alloc)
         self.partner_id._security_on_balance_changed()
-        return allocations
+        return result
 
     def _security_get_allocations(self):
         """The invoices this payment paid, from its reconciliation."""

@@ -37,25 +37,81 @@ class SecurityPaymentRequest(models.Model):
 
         Returns ``(request, created)``.
         """
+        return self._claim_many([(external_id, partner, amount)], company)[external_id]
+
+    def _claim_many(self, keys, company):
+        """Insert the keys ``[(external_id, partner, amount)]`` by one
+        statement (in external id order: concurrent claims lock alike).
+
+        Returns ``{external_id: (request, created)}``; an id repeated in
+        ``keys`` is claimed once, by its first occurrence.
+        """
+        first = {}
+        for external_id, partner, amount in keys:
+            first.setdefault(external_id, (partner, amount))
+        if not first:
+            return {}
+        ordered = sorted(first)
         self.env.cr.execute(
             """
             INSERT INTO security_payment_request
                 (external_id, company_id, partner_id, amount,
                  create_uid, write_uid, create_date, write_date)
-            VALUES (%s, %s, %s, %s, %s, %s, now() at time zone 'UTC',
-                    now() at time zone 'UTC')
+            SELECT k.external_id, %s, k.partner_id, k.amount, %s, %s,
+                   now() at time zone 'UTC', now() at time zone 'UTC'
+              FROM unnest(%s::varchar[], %s::int[], %s::numeric[])
+                   WITH ORDINALITY AS k(external_id, partner_id, amount, n)
+             ORDER BY k.n
             ON CONFLICT (external_id, company_id) DO NOTHING
-            RETURNING id
+            RETURNING id, external_id
             """,
-            [external_id, company.id, partner.id, amount, self.env.uid, self.env.uid],
+            [
+                company.id,
+                self.env.uid,
+                self.env.uid,
+                ordered,
+                [first[key][0].id or None for key in ordered],
+                [first[key][1] for key in ordered],
+            ],
         )
-        row = self.env.cr.fetchone()
-        if row:
-            return self.browse(row[0]), True
-        existing = self.search(
-            [("external_id", "=", external_id), ("company_id", "=", company.id)]
+        created = {
+            external_id: self.browse(rid) for rid, external_id in self.env.cr.fetchall()
+        }
+        result = {key: (request, True) for key, request in created.items()}
+        missing = [key for key in ordered if key not in created]
+        if missing:
+            existing = self.search(
+                [("external_id", "in", missing), ("company_id", "=", company.id)]
+            )
+            for request in existing:
+                result[request.external_id] = (request, False)
+        return result
+
+    def _record_results(self, results):
+        """Write ``{request: result}`` (the payment and the JSON result
+        returned to the caller) by one statement."""
+        if not results:
+            return
+        requests = self.browse([request.id for request in results])
+        self.env.cr.execute(
+            """
+            UPDATE security_payment_request r
+               SET payment_id = v.payment_id, result = v.result,
+                   write_uid = %s, write_date = now() at time zone 'UTC'
+              FROM unnest(%s::int[], %s::int[], %s::text[])
+                   AS v(id, payment_id, result)
+             WHERE r.id = v.id
+            """,
+            [
+                self.env.uid,
+                requests.ids,
+                [result["payment_id"] for result in results.values()],
+                [json.dumps(result) for result in results.values()],
+            ],
         )
-        return existing, False
+        requests.invalidate_recordset(
+            ["payment_id", "result", "write_uid", "write_date"]
+        )
 
     def _get_result(self):
         self.ensure_one()

@@ -1,6 +1,7 @@
 from . import account_statement_import_1c_parser
 from . import account_statement_import
 from . import account_journal
+from . import account_move
 from . import account_payment
 from . import security_terminal_provider
 from . import security_terminal_payment

@@ -15,11 +15,24 @@ import logging
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import split_every
 
 from odoo.addons.security_billing.tools import account_ref
 
 _logger = logging.getLogger(__name__)
 
+# Lines paid together by automatic matching: one savepoint, one batch of the
+# payment entry point, one reconciliation. A failing chunk is split in halves
+# until the failing lines are alone (and left To match with the reason).
+MATCH_CHUNK_SIZE = 500
+# Statement lines created together: Odoo names each new entry by looking for
+# the journal's last name among the newest entries, past the unnamed ones of
+# the same batch (quadratic in the batch size).
+CREATE_CHUNK_SIZE = 100
+# From this many lines created or paid at once, the planner statistics of the
+# journal entries are refreshed inside the transaction (see
+# _security_refresh_move_statistics).
+ANALYZE_THRESHOLD = 1000
 MATCH_STATES = [
     ("to_match", "To match"),
     ("matched", "Matched"),
@@ -68,6 +81,35 @@ class AccountBankStatementLine(models.Model):
         readonly=True,
         index="btree_not_null",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Create big imports in chunks of ``CREATE_CHUNK_SIZE`` lines: the
+        same lines, named in the same order, without each new entry's name
+        lookup walking past all the unnamed entries of the import."""
+        if len(vals_list) <= CREATE_CHUNK_SIZE:
+            return super().create(vals_list)
+        lines = self.browse()
+        for index, chunk in enumerate(split_every(CREATE_CHUNK_SIZE, vals_list, list)):
+            if index == 1 and len(vals_list) >= ANALYZE_THRESHOLD:
+                self._security_refresh_move_statistics()
+            lines |= super().create(chunk)
+        return lines
+
+    @api.model
+    def _security_refresh_move_statistics(self):
+        """Refresh PostgreSQL's statistics of the journal entries inside this
+        transaction (ANALYZE counts the rows it inserted).
+
+        Odoo names each new entry with queries on the journal's entries;
+        planned on statistics that do not know the entries this import has
+        just added (uncommitted, so never analyzed), they read every entry of
+        the journal for each new one: an import of n lines costs n^2. The
+        ANALYZE holds a lock that only conflicts with VACUUM, ANALYZE and
+        schema changes of account_move until the end of the import.
+        """
+        self.env.flush_all()
+        self.env.cr.execute("ANALYZE account_move")
 
     # ------------------------------------------------------------------ actions
     def action_security_match(self):
@@ -144,16 +186,41 @@ class AccountBankStatementLine(models.Model):
         summary["ignored"] = len(outgoing)
         incoming = todo - outgoing
         found = incoming._security_find_subscribers()
+        to_pay, reasons = [], {}
         for line in incoming:
             partner, reason, candidates = found[line.id]
             if partner:
-                reason = line._security_pay_safe(partner)
-            if reason:
-                line._security_set_to_match(reason, candidates)
+                to_pay.append((line, partner))
+            else:
+                reasons[line.id] = (reason, candidates)
+        chunks = split_every(self._security_match_chunk_size(), to_pay, list)
+        for index, chunk in enumerate(chunks):
+            if index in (0, 1) and len(to_pay) >= ANALYZE_THRESHOLD:
+                # before the first chunk, and once its payments exist
+                self._security_refresh_move_statistics()
+            for line, reason in self._security_pay_many_safe(chunk).items():
+                reasons[line.id] = (reason, found[line.id][2])
+        for line in incoming:
+            if line.id in reasons:
+                line._security_set_to_match(*reasons[line.id])
                 summary["to_match"] += 1
             else:
                 summary["matched"] += 1
         return summary
+
+    @api.model
+    def _security_match_chunk_size(self):
+        """Lines paid together (in one savepoint) by automatic matching:
+        system parameter ``security_billing_bank.match_chunk_size``."""
+        value = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("security_billing_bank.match_chunk_size")
+        )
+        try:
+            return max(int(value), 1) if value else MATCH_CHUNK_SIZE
+        except ValueError:
+            return MATCH_CHUNK_SIZE
 
     def _security_lock(self):
         """Row-lock the lines and re-read them (another transaction may have
@@ -303,35 +370,72 @@ class AccountBankStatementLine(models.Model):
         """Pay in a savepoint: a failure rolls the line's payment back and
         returns the reason (the line stays To match); None when paid."""
         self.ensure_one()
+        return self._security_pay_many_safe([(self, partner)]).get(self)
+
+    @api.model
+    def _security_pay_many_safe(self, pairs):
+        """Pay ``[(line, partner)]`` together in a savepoint; when that
+        fails, split them in halves until each failing line is alone: its
+        payment is rolled back, the others are paid. Returns ``{line:
+        reason}`` of the lines not paid."""
         try:
             with self.env.cr.savepoint():
-                self._security_pay(partner)
+                self._security_pay_many(pairs)
         except (UserError, ValidationError) as exc:
-            _logger.info("Bank line %s not paid: %s", self.id, exc)
-            return self.env._(
-                "Payment to %(ref)s failed: %(error)s",
-                ref=partner.security_account_ref,
-                error=exc.args[0] if exc.args else exc,
-            )
-        return None
+            if len(pairs) > 1:
+                half = len(pairs) // 2
+                return {
+                    **self._security_pay_many_safe(pairs[:half]),
+                    **self._security_pay_many_safe(pairs[half:]),
+                }
+            line, partner = pairs[0]
+            _logger.info("Bank line %s not paid: %s", line.id, exc)
+            return {
+                line: self.env._(
+                    "Payment to %(ref)s failed: %(error)s",
+                    ref=partner.security_account_ref,
+                    error=exc.args[0] if exc.args else exc,
+                )
+            }
+        return {}
 
     def _security_pay(self, partner):
         """Turn this incoming line into a payment of ``partner``, allocated
         oldest first, and reconcile the line with it."""
         self.ensure_one()
-        partner = partner.commercial_partner_id
-        self._security_check_payable(partner)
-        payment = self._security_register_payment(partner)
-        self._security_reconcile_with_payment(payment)
+        return self._security_pay_many([(self, partner)])[self]
+
+    @api.model
+    def _security_pay_many(self, pairs):
+        """Turn incoming lines into payments of their subscribers
+        (``[(line, partner)]``) through one call of the payment entry point
+        per company, allocated oldest first, and reconcile each line with its
+        payment. Returns ``{line: payment}``."""
+        pairs = [(line, partner.commercial_partner_id) for line, partner in pairs]
+        for line, partner in pairs:
+            line._security_check_payable(partner)
+        payments = {}
+        by_company = {}
+        for line, partner in pairs:
+            by_company.setdefault(line.company_id, []).append((line, partner))
+        for company_pairs in by_company.values():
+            payments.update(self._security_register_payments(company_pairs))
+        lines = self.browse([line.id for line, _partner in pairs])
+        lines._security_reconcile_with_payments(payments)
+        lines._security_mark_matched(payments)
+        return payments
+
+    def _security_mark_matched(self, payments):
+        """Matched lines: no reason nor candidates, their subscriber payment."""
         self.write(
             {
                 "security_match_state": "matched",
                 "security_match_reason": False,
-                "security_payment_id": payment.id,
                 "security_candidate_ids": [Command.clear()],
             }
         )
-        return payment
+        for line in self:
+            line.security_payment_id = payments[line]
 
     def _security_check_payable(self, partner):
         if not partner.security_is_subscriber:
@@ -369,20 +473,38 @@ class AccountBankStatementLine(models.Model):
     def _security_register_payment(self, partner):
         """The subscriber payment of this line, through the core entry point
         (idempotent on the line's external id)."""
-        company_self = self.with_company(self.company_id)
-        result = company_self.env["account.payment"]._security_register_payment(
-            partner,
-            self.amount,
-            external_id=self._security_external_id(),
-            date=self.date,
-            journal=self.journal_id,
-            category=self.env["security.payment.category"]._get_by_code("bank"),
-            memo=self.payment_ref,
+        self.ensure_one()
+        return self._security_register_payments([(self, partner)])[self]
+
+    @api.model
+    def _security_register_payments(self, pairs):
+        """The subscriber payments of ``[(line, partner)]`` (lines of one
+        company), through one call of the core entry point (idempotent on
+        the lines' external ids). Returns ``{line: payment}``."""
+        company = pairs[0][0].company_id
+        payments = self.env["account.payment"].with_company(company)
+        category = self.env["security.payment.category"]._get_by_code("bank")
+        results = payments._security_register_payments(
+            [
+                {
+                    "partner": partner,
+                    "amount": line.amount,
+                    "external_id": line._security_external_id(),
+                    "date": line.date,
+                    "journal": line.journal_id,
+                    "category": category,
+                    "memo": line.payment_ref,
+                }
+                for line, partner in pairs
+            ]
         )
-        payment = self.env["account.payment"].browse(result["payment_id"])
-        if result["duplicate"]:
-            self._security_check_duplicate_payment(payment, partner)
-        return payment
+        found = {}
+        for (line, partner), result in zip(pairs, results, strict=True):
+            payment = self.env["account.payment"].browse(result["payment_id"])
+            if result["duplicate"]:
+                line._security_check_duplicate_payment(payment, partner)
+            found[line] = payment
+        return found
 
     def _security_check_duplicate_payment(self, payment, partner):
         """A re-imported line finds its first payment: reuse it if it is the
@@ -410,27 +532,47 @@ class AccountBankStatementLine(models.Model):
     def _security_reconcile_with_payment(self, payment):
         """Replace the suspense line by the payment's outstanding account and
         reconcile both: the statement line is then fully reconciled."""
-        liquidity, suspense, _other = self._seek_for_lines()
-        outstanding = payment._seek_for_lines()[0].filtered(
-            lambda line: not line.reconciled
-        )
-        partner = payment.partner_id
+        self.ensure_one()
+        self._security_reconcile_with_payments({self: payment})
+
+    def _security_reconcile_with_payments(self, payments):
+        """For each of these lines, put its entry on the payment's partner
+        (``{line: payment}``), move its suspense line to the payment's
+        outstanding account and reconcile both. The partners are written line
+        by line (one value each), the accounts by one write per account and
+        all the pairs are reconciled at once."""
+        plan = []
+        to_move = {}
+        for line in self:
+            payment = payments[line]
+            liquidity, suspense, _other = line._seek_for_lines()
+            outstanding = payment._seek_for_lines()[0].filtered(
+                lambda aml: not aml.reconciled
+            )
+            line._security_set_partner(liquidity | suspense, payment.partner_id)
+            account = outstanding.account_id
+            to_move[account] = to_move.get(account, suspense.browse()) | suspense
+            plan.append(suspense | outstanding)
+        for account, suspense_lines in to_move.items():
+            suspense_lines.with_context(skip_readonly_check=True).write(
+                {"account_id": account.id}
+            )
+        self.env["account.move.line"]._reconcile_plan(plan)
+
+    def _security_set_partner(self, move_lines, partner):
+        """Put this line's entry and ``move_lines`` of it on ``partner``."""
+        self.ensure_one()
+        if self.move_id.partner_id == partner and move_lines.partner_id == partner:
+            return
         self.move_id.with_context(skip_readonly_check=True).write(
             {
                 "partner_id": partner.id,
                 "line_ids": [
-                    Command.update(liquidity.id, {"partner_id": partner.id}),
-                    Command.update(
-                        suspense.id,
-                        {
-                            "partner_id": partner.id,
-                            "account_id": outstanding.account_id.id,
-                        },
-                    ),
+                    Command.update(aml.id, {"partner_id": partner.id})
+                    for aml in move_lines
                 ],
             }
         )
-        (suspense | outstanding).reconcile()
 
     # ------------------------------------------------------ manual assignment
     def _security_assign_subscriber(self, partner):
@@ -446,5 +588,5 @@ class AccountBankStatementLine(models.Model):
                         partner=line.partner_id.display_name,
                     )
                 )
-            line._security_pay(partner)
+        self._security_pay_many([(line, partner) for line in lines])
         return lines

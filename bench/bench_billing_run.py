@@ -45,6 +45,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchlib import backend_cpu
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADDONS = f"{ROOT},/opt/odoo18/addons"
 CHECKPOINTS = (1000, 5000, 10000, 20000, 50000)
@@ -70,21 +72,6 @@ def rss_mb():
 
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def backend_cpu(cr):
-    """A function reading the CPU time (s) of ``cr``'s PostgreSQL backend from
-    /proc/<pid>/schedstat, or 0.0 if PostgreSQL runs on another host."""
-    cr.execute("SELECT pg_backend_pid()")
-    path = f"/proc/{cr.fetchone()[0]}/schedstat"
-    if not os.path.exists(path):
-        return lambda: 0.0
-
-    def read():
-        with open(path) as stat:
-            return int(stat.read().split()[0]) / 1e9
-
-    return read
 
 
 class Meter:
@@ -268,10 +255,12 @@ def phase_ours(args):
         )
         states = dict(cr.fetchall())
         errors = run.error_count
+        created = run.invoice_count
     return dict(
         measured,
         invoices=states,
         errors=errors,
+        created=created,
         rss_mb_after=rss_at,
         peak_rss_mb=peak_rss_mb(),
     )
@@ -394,7 +383,7 @@ def report(args, stock, ours):
             f"invoices {stock['invoices']}   peak RSS {stock['peak_rss_mb']:.0f} MB"
         )
     if ours:
-        invoices = sum(ours["invoices"].values()) or 1
+        invoices = ours["created"] or 1  # made by the run (not pre-existing)
         print(
             f"security billing run, posted:    {describe(ours)}   "
             f"invoices {ours['invoices']}   errors {ours['errors']}   "

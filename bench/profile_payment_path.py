@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from benchlib import backend_cpu  # noqa: E402
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -172,21 +174,6 @@ class QueryTimer:
         for key, (count, wall, pg) in rows:
             per_call = (count / calls, 1000 * pg / calls, 1000 * wall / calls)
             print("%5.1f %6.2f %6.2f  %s" % (*per_call, key))
-
-
-def backend_cpu(cr):
-    """A function reading the CPU time of ``cr``'s PostgreSQL backend from
-    /proc/<pid>/schedstat (ns), or 0.0 if PostgreSQL runs on another host."""
-    cr.execute("SELECT pg_backend_pid()")
-    path = f"/proc/{cr.fetchone()[0]}/schedstat"
-    if not os.path.exists(path):
-        return lambda: 0.0
-
-    def read():
-        with open(path) as stat:
-            return int(stat.read().split()[0]) / 1e9
-
-    return read
 
 
 class Counter:

@@ -1,0 +1,301 @@
+"""Batch numbering of a billing run against a concurrent posting."""
+
+import threading
+import time
+from unittest.mock import patch
+from uuid import uuid4
+
+from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.security_billing.models.account_move import AccountMove
+from odoo.addons.security_billing.models.security_billing_run import (
+    SecurityBillingRun,
+)
+
+CONTRACTS = 3
+
+
+@tagged("post_install", "-at_install")
+class TestBillingRunNumberRace(TransactionCase):
+    """A billing run posts its batch while another transaction posts an
+    invoice in the same sales journal on the same date, in real transactions.
+
+    The test cursor serializes everything, so the fixture (MMR contracts due
+    today, a draft customer invoice of today, all in one sales journal) is
+    committed through registry cursors, the billing run and the other
+    posting each run in their own cursor and thread, and everything
+    committed is deleted afterwards. The run only bills this test's
+    contracts (its real domain, restricted to them).
+
+    The run is held after Odoo numbered the first invoice of the batch
+    (``_set_next_sequence``, row written, uncommitted) and before the batch
+    writes the following numbers. The other posting reads the last committed
+    number and tries the same next one: the unique index on posted names
+    makes it wait for the run's transaction. Once released, the run writes
+    its numbers and commits; the other posting gets a unique violation,
+    which Odoo's ``_set_next_sequence`` loop skips until the first free
+    number, the one after the batch. No gap, no duplicate, nothing lost.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.assertFalse(self.registry.in_test_mode(), "cursors must be real")
+        self.today = fields.Date.today()
+        self.run_id = None
+        self._create_fixture()
+        self.addCleanup(self._delete_fixture)
+
+    def _env(self, cr, **context):
+        return api.Environment(cr, SUPERUSER_ID, dict(context, tracking_disable=True))
+
+    def _create_fixture(self):
+        tag = uuid4().hex[:8]
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            company = env.ref("base.main_company")
+            journal = env["account.journal"].search(
+                [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
+            )
+            product = env["product.product"].create(
+                {
+                    "name": f"Race monitoring {tag}",
+                    "type": "service",
+                    "list_price": 30.0,
+                    "security_is_mmr": True,
+                    "taxes_id": [Command.clear()],
+                }
+            )
+            partners = env["res.partner"].create(
+                [
+                    {
+                        "name": f"Race numbering {tag} {i}",
+                        "security_is_subscriber": True,
+                        "company_id": company.id,
+                    }
+                    for i in range(CONTRACTS + 1)
+                ]
+            )
+            contracts = env["contract.contract"].create(
+                [
+                    {
+                        "name": f"MMR race {tag} {i}",
+                        "partner_id": partner.id,
+                        "company_id": company.id,
+                        "journal_id": journal.id,
+                        "line_recurrence": False,
+                        "recurring_rule_type": "monthly",
+                        "date_start": self.today,
+                        "recurring_next_date": self.today,
+                        "contract_line_ids": [
+                            Command.create(
+                                {
+                                    "product_id": product.id,
+                                    "name": product.name,
+                                    "quantity": 1,
+                                    "price_unit": 30.0,
+                                    "uom_id": product.uom_id.id,
+                                }
+                            )
+                        ],
+                    }
+                    for i, partner in enumerate(partners[:CONTRACTS])
+                ]
+            )
+            previous, invoice = env["account.move"].create(
+                [
+                    {
+                        "move_type": "out_invoice",
+                        "partner_id": partners[-1].id,
+                        "company_id": company.id,
+                        "journal_id": journal.id,
+                        "invoice_date": self.today,
+                        "invoice_line_ids": [
+                            Command.create(
+                                {
+                                    "name": name,
+                                    "quantity": 1,
+                                    "price_unit": 100.0,
+                                    "tax_ids": [Command.clear()],
+                                }
+                            )
+                        ],
+                    }
+                    for name in ("Survey", "Installation")
+                ]
+            )
+            # a number of today is already posted: the draft has none, it
+            # is numbered when posted (as every invoice after the first)
+            previous.action_post()
+            self.assertEqual(invoice.name, "/")
+            self.company_id, self.journal_id = company.id, journal.id
+            self.product_id, self.partner_ids = product.id, partners.ids
+            self.contract_ids, self.invoice_id = contracts.ids, invoice.id
+            self.previous_name = previous.name
+            self.last_name = self._last_posted_name(env)
+
+    def _last_posted_name(self, env):
+        """The last number of the journal's sequence of today (committed)."""
+        move = env["account.move"].new(
+            {
+                "journal_id": self.journal_id,
+                "date": self.today,
+                "move_type": "out_invoice",
+            }
+        )
+        return move._get_last_sequence()
+
+    def _delete_fixture(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr, force_delete=True)
+            moves = env["account.move"].search(
+                [("partner_id", "in", self.partner_ids)], order="id desc"
+            )
+            moves.filtered(lambda m: m.state == "posted").button_draft()
+            moves.unlink()
+            if self.run_id:
+                run = env["security.billing.run"].browse(self.run_id)
+                run.error_ids.unlink()
+                run.unlink()
+            env["contract.contract"].browse(self.contract_ids).unlink()
+            env["product.product"].browse(self.product_id).unlink()
+            env["res.partner"].browse(self.partner_ids).unlink()
+
+    # ---------------------------------------------------------------- workers
+    def _run_billing(self, out):
+        """The billing run of the company, in its own committed transaction."""
+        threading.current_thread().testing = True  # queue mails, send none
+        threading.current_thread().worker = "run"
+        try:
+            with self.registry.cursor() as cr:
+                env = self._env(cr)
+                run = (
+                    env["security.billing.run"]
+                    .with_company(self.company_id)
+                    ._security_start(trigger="manual", date_ref=self.today)
+                )
+                out["run"] = run.id
+        except Exception as exc:  # reported by the test thread
+            out["run"] = exc
+
+    def _post_invoice(self, out):
+        """A user posts a customer invoice in its own committed transaction."""
+        threading.current_thread().testing = True
+        threading.current_thread().worker = "post"
+        try:
+            with self.registry.cursor() as cr:
+                out["post", "pid"] = cr._cnx.get_backend_pid()
+                invoice = self._env(cr)["account.move"].browse(self.invoice_id)
+                invoice.action_post()
+                out["post"] = invoice.name
+        except Exception as exc:  # reported by the test thread
+            out["post"] = exc
+
+    def _patches(self, out, entered, release):
+        """Only this test's contracts; hold the run before the batch numbers."""
+        domain = SecurityBillingRun._security_contracts_domain
+        number_after = AccountMove._security_number_after
+        contract_ids = self.contract_ids
+
+        def only_ours(run):
+            return domain(run) + [("id", "in", contract_ids)]
+
+        def held_number_after(moves, previous):
+            if getattr(threading.current_thread(), "worker", None) == "run":
+                out["first"] = previous.name
+                entered.set()  # first invoice numbered by Odoo, uncommitted
+                release.wait(120)
+            return number_after(moves, previous)
+
+        return (
+            patch.object(
+                SecurityBillingRun,
+                "_security_contracts_domain",
+                autospec=True,
+                side_effect=only_ours,
+            ),
+            patch.object(
+                AccountMove,
+                "_security_number_after",
+                autospec=True,
+                side_effect=held_number_after,
+            ),
+        )
+
+    def _backend_waits_on_lock(self, pid):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
+            )
+            row = cr.fetchone()
+        return bool(row and row[0] == "Lock")
+
+    # ------------------------------------------------------------------ tests
+    def test_concurrent_posting_waits_and_numbers_after_the_batch(self):
+        out = {}
+        entered, release = threading.Event(), threading.Event()
+        domain_patch, number_patch = self._patches(out, entered, release)
+        with domain_patch, number_patch:
+            run = threading.Thread(target=self._run_billing, args=(out,))
+            run.start()
+            try:
+                self.assertTrue(entered.wait(120), "the run never numbered")
+                post = threading.Thread(target=self._post_invoice, args=(out,))
+                post.start()
+                # the posting either finishes or waits on a lock of the run
+                # (no timing: poll until one of the two happens)
+                waited = False
+                while post.is_alive() and not waited:
+                    pid = out.get(("post", "pid"))
+                    waited = bool(pid) and self._backend_waits_on_lock(pid)
+                    time.sleep(0.05)
+                post_done_while_run_held = not post.is_alive()
+            finally:
+                release.set()
+                run.join(120)
+            post.join(120)
+        self.run_id = out.get("run") if isinstance(out.get("run"), int) else None
+        self.assertIsInstance(out.get("run"), int, out.get("run"))
+        self.assertIsInstance(out.get("post"), str, out.get("post"))
+        self.assertTrue(waited, "the posting did not wait for the run's number")
+        self.assertFalse(post_done_while_run_held)
+        self._assert_numbered_once(out)
+
+    def _assert_numbered_once(self, out):
+        """Both transactions committed: one sequence, no gap, no duplicate."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            run = env["security.billing.run"].browse(out["run"])
+            self.assertEqual(run.state, "done")
+            self.assertEqual((run.invoice_count, run.error_count), (CONTRACTS, 0))
+            moves = env["account.move"].search(
+                [("partner_id", "in", self.partner_ids)], order="sequence_number"
+            )
+            previous = moves.filtered(lambda m: m.name == self.previous_name)
+            invoice = env["account.move"].browse(self.invoice_id)
+            self.assertEqual(len(moves), CONTRACTS + 2)
+            self.assertEqual(set(moves.mapped("state")), {"posted"})
+            self.assertEqual(
+                set(moves.mapped("sequence_prefix")), {previous.sequence_prefix}
+            )
+            self.assertEqual(len(set(moves.mapped("name"))), len(moves))
+            first = previous.sequence_number
+            self.assertEqual(
+                moves.mapped("sequence_number"),
+                list(range(first, first + len(moves))),
+                "consecutive numbers",
+            )
+            # the batch follows the previous invoice, the posting the batch
+            self.assertEqual(moves[1:-1], run.invoice_ids.sorted("sequence_number"))
+            self.assertEqual(out["first"], moves[1].name)
+            self.assertEqual(moves[-1], invoice)
+            self.assertEqual(out["post"], invoice.name)
+            self.assertFalse(any(moves.mapped("made_sequence_gap")))
+            for move in moves:
+                self.assertEqual(set(move.line_ids.mapped("move_name")), {move.name})
+            # each contract billed once and moved to its next period
+            contracts = env["contract.contract"].browse(self.contract_ids)
+            self.assertEqual(
+                run.invoice_ids.security_contract_id.sorted("id"), contracts
+            )
+            self.assertTrue(all(c.recurring_next_date > self.today for c in contracts))

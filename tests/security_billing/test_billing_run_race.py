@@ -28,21 +28,32 @@ class TestBillingRunNumberRace(TransactionCase):
     committed is deleted afterwards. The run only bills this test's
     contracts (its real domain, restricted to them).
 
-    The run is held after Odoo numbered the first invoice of the batch
-    (``_set_next_sequence``, row written, uncommitted) and before the batch
-    writes the following numbers. The other posting reads the last committed
-    number and tries the same next one: the unique index on posted names
-    makes it wait for the run's transaction. Once released, the run writes
-    its numbers and commits; the other posting gets a unique violation,
-    which Odoo's ``_set_next_sequence`` loop skips until the first free
-    number, the one after the batch. No gap, no duplicate, nothing lost.
+    What was observed (and is asserted), PostgreSQL's unique index on posted
+    names (``account_move_unique_name``) doing the serialization:
+
+    - run held after Odoo numbered the first invoice of the batch
+      (``_set_next_sequence``, uncommitted) and before the batch writes the
+      next numbers: the other posting reads the last committed number, tries
+      the run's first one and waits on the index for the run's transaction;
+      once the run commits, it gets a unique violation, which Odoo's
+      ``_set_next_sequence`` loop skips up to the number after the batch.
+    - other posting held numbered but uncommitted: the run's first number
+      waits the same way, then follows it; the batch follows its first.
+    - the number after the run's first one typed by a user and committed
+      while the run is held (the only way for another transaction to take a
+      number of the batch: a posting always tries the run's first number
+      first): the batch write meets it, rolls back to its savepoint and
+      Odoo numbers the rest one by one, around it.
+
+    Every time: both transactions commit, no error, every contract billed
+    once, consecutive numbers without gap or duplicate.
     """
 
     def setUp(self):
         super().setUp()
         self.assertFalse(self.registry.in_test_mode(), "cursors must be real")
         self.today = fields.Date.today()
-        self.run_id = None
+        self.out = {}  # what the threads report; the run's id for the cleanup
         self._create_fixture()
         self.addCleanup(self._delete_fixture)
 
@@ -132,18 +143,6 @@ class TestBillingRunNumberRace(TransactionCase):
             self.product_id, self.partner_ids = product.id, partners.ids
             self.contract_ids, self.invoice_id = contracts.ids, invoice.id
             self.previous_name = previous.name
-            self.last_name = self._last_posted_name(env)
-
-    def _last_posted_name(self, env):
-        """The last number of the journal's sequence of today (committed)."""
-        move = env["account.move"].new(
-            {
-                "journal_id": self.journal_id,
-                "date": self.today,
-                "move_type": "out_invoice",
-            }
-        )
-        return move._get_last_sequence()
 
     def _delete_fixture(self):
         with self.registry.cursor() as cr:
@@ -153,8 +152,8 @@ class TestBillingRunNumberRace(TransactionCase):
             )
             moves.filtered(lambda m: m.state == "posted").button_draft()
             moves.unlink()
-            if self.run_id:
-                run = env["security.billing.run"].browse(self.run_id)
+            if isinstance(self.out.get("run"), int):
+                run = env["security.billing.run"].browse(self.out["run"])
                 run.error_ids.unlink()
                 run.unlink()
             env["contract.contract"].browse(self.contract_ids).unlink()
@@ -168,6 +167,7 @@ class TestBillingRunNumberRace(TransactionCase):
         threading.current_thread().worker = "run"
         try:
             with self.registry.cursor() as cr:
+                out["run", "pid"] = cr._cnx.get_backend_pid()
                 env = self._env(cr)
                 run = (
                     env["security.billing.run"]
@@ -178,20 +178,28 @@ class TestBillingRunNumberRace(TransactionCase):
         except Exception as exc:  # reported by the test thread
             out["run"] = exc
 
-    def _post_invoice(self, out):
-        """A user posts a customer invoice in its own committed transaction."""
+    def _post_invoice(self, out, posted=None, release=None, name=None):
+        """A user posts a customer invoice in its own committed transaction,
+        optionally under a number typed in (``name``), optionally held after
+        posting, before the commit."""
         threading.current_thread().testing = True
         threading.current_thread().worker = "post"
         try:
             with self.registry.cursor() as cr:
                 out["post", "pid"] = cr._cnx.get_backend_pid()
                 invoice = self._env(cr)["account.move"].browse(self.invoice_id)
+                if name:
+                    invoice.name = name
                 invoice.action_post()
                 out["post"] = invoice.name
+                if posted:
+                    invoice.flush_recordset()
+                    posted.set()  # numbered, uncommitted
+                    release.wait(120)
         except Exception as exc:  # reported by the test thread
             out["post"] = exc
 
-    def _patches(self, out, entered, release):
+    def _patches(self, out, entered=None, release=None):
         """Only this test's contracts; hold the run before the batch numbers."""
         domain = SecurityBillingRun._security_contracts_domain
         number_after = AccountMove._security_number_after
@@ -203,8 +211,9 @@ class TestBillingRunNumberRace(TransactionCase):
         def held_number_after(moves, previous):
             if getattr(threading.current_thread(), "worker", None) == "run":
                 out["first"] = previous.name
-                entered.set()  # first invoice numbered by Odoo, uncommitted
-                release.wait(120)
+                if entered:
+                    entered.set()  # first invoice numbered by Odoo, uncommitted
+                    release.wait(120)
             return number_after(moves, previous)
 
         return (
@@ -232,7 +241,7 @@ class TestBillingRunNumberRace(TransactionCase):
 
     # ------------------------------------------------------------------ tests
     def test_concurrent_posting_waits_and_numbers_after_the_batch(self):
-        out = {}
+        out = self.out
         entered, release = threading.Event(), threading.Event()
         domain_patch, number_patch = self._patches(out, entered, release)
         with domain_patch, number_patch:
@@ -254,15 +263,17 @@ class TestBillingRunNumberRace(TransactionCase):
                 release.set()
                 run.join(120)
             post.join(120)
-        self.run_id = out.get("run") if isinstance(out.get("run"), int) else None
         self.assertIsInstance(out.get("run"), int, out.get("run"))
         self.assertIsInstance(out.get("post"), str, out.get("post"))
         self.assertTrue(waited, "the posting did not wait for the run's number")
         self.assertFalse(post_done_while_run_held)
-        self._assert_numbered_once(out)
+        self._assert_numbered_once(out, invoice_at=-1)
 
-    def _assert_numbered_once(self, out):
-        """Both transactions committed: one sequence, no gap, no duplicate."""
+    def _assert_numbered_once(self, out, invoice_at, invoice_flagged=False):
+        """Both transactions committed: one sequence, no gap, no duplicate;
+        the other invoice at ``invoice_at`` in it, the batch's invoices in
+        order around it, after the previous invoice; no move flagged as
+        making a gap (but the other invoice if ``invoice_flagged``)."""
         with self.registry.cursor() as cr:
             env = self._env(cr)
             run = env["security.billing.run"].browse(out["run"])
@@ -285,12 +296,14 @@ class TestBillingRunNumberRace(TransactionCase):
                 list(range(first, first + len(moves))),
                 "consecutive numbers",
             )
-            # the batch follows the previous invoice, the posting the batch
-            self.assertEqual(moves[1:-1], run.invoice_ids.sorted("sequence_number"))
-            self.assertEqual(out["first"], moves[1].name)
-            self.assertEqual(moves[-1], invoice)
+            self.assertEqual(moves[0], previous)
+            self.assertEqual(moves[invoice_at], invoice)
             self.assertEqual(out["post"], invoice.name)
-            self.assertFalse(any(moves.mapped("made_sequence_gap")))
+            batch = moves[1:] - invoice
+            self.assertEqual(batch, run.invoice_ids.sorted("sequence_number"))
+            self.assertEqual(out["first"], batch[0].name)
+            self.assertFalse(any((moves - invoice).mapped("made_sequence_gap")))
+            self.assertEqual(invoice.made_sequence_gap, invoice_flagged)
             for move in moves:
                 self.assertEqual(set(move.line_ids.mapped("move_name")), {move.name})
             # each contract billed once and moved to its next period
@@ -299,3 +312,69 @@ class TestBillingRunNumberRace(TransactionCase):
                 run.invoice_ids.security_contract_id.sorted("id"), contracts
             )
             self.assertTrue(all(c.recurring_next_date > self.today for c in contracts))
+
+    def test_run_waits_for_a_posting_in_progress_and_numbers_after_it(self):
+        out = self.out
+        posted, release = threading.Event(), threading.Event()
+        domain_patch, number_patch = self._patches(out)
+        with domain_patch, number_patch:
+            post = threading.Thread(
+                target=self._post_invoice, args=(out, posted, release)
+            )
+            post.start()
+            try:
+                self.assertTrue(posted.wait(120), "the invoice was never posted")
+                run = threading.Thread(target=self._run_billing, args=(out,))
+                run.start()
+                waited = False
+                while run.is_alive() and not waited:
+                    pid = out.get(("run", "pid"))
+                    waited = bool(pid) and self._backend_waits_on_lock(pid)
+                    time.sleep(0.05)
+                run_done_while_post_held = not run.is_alive()
+            finally:
+                release.set()
+                post.join(120)
+            run.join(120)
+        self.assertIsInstance(out.get("run"), int, out.get("run"))
+        self.assertIsInstance(out.get("post"), str, out.get("post"))
+        self.assertTrue(waited, "the run did not wait for the posting's number")
+        self.assertFalse(run_done_while_post_held)
+        self._assert_numbered_once(out, invoice_at=1)
+
+    def test_number_taken_meanwhile_by_a_committed_posting(self):
+        out = self.out
+        entered, release = threading.Event(), threading.Event()
+        domain_patch, number_patch = self._patches(out, entered, release)
+        with domain_patch, number_patch:
+            run = threading.Thread(target=self._run_billing, args=(out,))
+            run.start()
+            try:
+                self.assertTrue(entered.wait(120), "the run never numbered")
+                move = self.env["account.move"]
+                format_string, values = move._get_sequence_format_param(out["first"])
+                values["seq"] += 1
+                taken = format_string.format(**values)
+                post = threading.Thread(
+                    target=self._post_invoice, args=(out,), kwargs={"name": taken}
+                )
+                post.start()
+                waited = False
+                while post.is_alive() and not waited:
+                    pid = out.get(("post", "pid"))
+                    waited = bool(pid) and self._backend_waits_on_lock(pid)
+                    time.sleep(0.05)
+                post_done_while_run_held = not post.is_alive()
+            finally:
+                release.set()
+                run.join(120)
+            post.join(120)
+        self.assertIsInstance(out.get("run"), int, out.get("run"))
+        self.assertEqual(out.get("post"), taken)
+        self.assertFalse(waited, "the typed number is free: nothing to wait for")
+        self.assertTrue(post_done_while_run_held)
+        # the batch write met the committed number and fell back to Odoo's
+        # one-by-one numbering, which skipped it: no gap, no duplicate.
+        # Odoo flags the typed number as a gap: when it was posted, the
+        # run's first number (just before it) was not committed
+        self._assert_numbered_once(out, invoice_at=2, invoice_flagged=True)

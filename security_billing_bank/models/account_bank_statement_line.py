@@ -33,6 +33,9 @@ CREATE_CHUNK_SIZE = 100
 # journal entries are refreshed inside the transaction (see
 # _security_refresh_move_statistics).
 ANALYZE_THRESHOLD = 1000
+# Context key of the statement import: its lines get their journal items at
+# creation (see _security_prepare_import_vals).
+IMPORT_CONTEXT_KEY = "security_bank_import"
 MATCH_STATES = [
     ("to_match", "To match"),
     ("matched", "Matched"),
@@ -86,7 +89,12 @@ class AccountBankStatementLine(models.Model):
     def create(self, vals_list):
         """Create big imports in chunks of ``CREATE_CHUNK_SIZE`` lines: the
         same lines, named in the same order, without each new entry's name
-        lookup walking past all the unnamed entries of the import."""
+        lookup walking past all the unnamed entries of the import.
+
+        Imported lines get their two journal items at creation, in batch
+        (see ``_security_prepare_import_vals``)."""
+        if self.env.context.get(IMPORT_CONTEXT_KEY):
+            vals_list = [self._security_prepare_import_vals(vals) for vals in vals_list]
         if len(vals_list) <= CREATE_CHUNK_SIZE:
             return super().create(vals_list)
         lines = self.browse()
@@ -95,6 +103,39 @@ class AccountBankStatementLine(models.Model):
                 self._security_refresh_move_statistics()
             lines |= super().create(chunk)
         return lines
+
+    @api.model
+    def _security_prepare_import_vals(self, vals):
+        """The values of an imported line with its journal items.
+
+        Odoo creates the lines and their entries in batch, then adds the two
+        journal items of each entry by one write per line, unless the values
+        give them (``line_ids``). Lines of the journal's currency, without
+        partner nor counterpart account, get here the very items Odoo would
+        write: ``_prepare_move_line_default_vals`` of the line to be. The
+        other lines are left to Odoo: a partner or a foreign currency is also
+        copied on the entry by Odoo's write.
+        """
+        if not self._security_is_fast_import(vals):
+            return vals
+        line = self.new(vals)
+        items = line._prepare_move_line_default_vals()
+        for item in items:
+            item.pop("move_id", None)
+        return {**vals, "line_ids": [Command.create(item) for item in items]}
+
+    @api.model
+    def _security_is_fast_import(self, vals):
+        """Whether the journal items of this line may be given at creation."""
+        return (
+            "line_ids" not in vals
+            and vals.get("journal_id")
+            and vals.get("date")
+            and not vals.get("partner_id")
+            and not vals.get("counterpart_account_id")
+            and not vals.get("foreign_currency_id")
+            and not vals.get("amount_currency")
+        )
 
     @api.model
     def _security_refresh_move_statistics(self):

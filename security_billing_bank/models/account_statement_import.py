@@ -9,6 +9,8 @@ from odoo.exceptions import UserError
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
 
+from .account_bank_statement_line import IMPORT_CONTEXT_KEY
+
 _logger = logging.getLogger(__name__)
 
 
@@ -42,6 +44,14 @@ class AccountStatementImport(models.TransientModel):
         result = super(AccountStatementImport, wizard)._import_file()
         wizard._security_match_imported(result)
         return result
+
+    def _create_bank_statements(self, stmts_vals, result):
+        """The imported lines get their journal items at creation (see
+        account.bank.statement.line._security_prepare_import_vals)."""
+        wizard = self.with_context(**{IMPORT_CONTEXT_KEY: True})
+        return super(AccountStatementImport, wizard)._create_bank_statements(
+            stmts_vals, result
+        )
 
     def _security_match_imported(self, result):
         statements = self.env["account.bank.statement"].browse(result["statement_ids"])

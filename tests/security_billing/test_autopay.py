@@ -7,9 +7,9 @@ from uuid import uuid4
 
 from psycopg2 import IntegrityError
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import Command
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.payment_demo.models.payment_transaction import (
@@ -19,6 +19,7 @@ from odoo.addons.security_billing.models.security_autopay_attempt import (
     SecurityAutopayAttempt,
 )
 
+from ..race import CommittedRaceCase
 from .dunning_common import DunningCase
 
 
@@ -332,7 +333,7 @@ class TestAutopay(DunningCase):
 
 
 @tagged("post_install", "-at_install")
-class TestAutopayRace(TransactionCase):
+class TestAutopayRace(CommittedRaceCase):
     """Two autopay workers charge the same due invoice in real transactions.
 
     The test cursor serializes everything, so the fixture (subscriber, MMR
@@ -356,16 +357,6 @@ class TestAutopayRace(TransactionCase):
     """
 
     LOGGER = "odoo.addons.security_billing.models.security_autopay_attempt"
-
-    def setUp(self):
-        super().setUp()
-        self.assertFalse(self.registry.in_test_mode(), "cursors must be real")
-        self.today = fields.Date.today()
-        self._create_fixture()
-        self.addCleanup(self._delete_fixture)
-
-    def _env(self, cr, **context):
-        return api.Environment(cr, SUPERUSER_ID, dict(context, tracking_disable=True))
 
     def _create_fixture(self):
         tag = uuid4().hex[:8]
@@ -535,14 +526,6 @@ class TestAutopayRace(TransactionCase):
                 side_effect=held_send,
             ),
         )
-
-    def _backend_waits_on_lock(self, pid):
-        with self.registry.cursor() as cr:
-            cr.execute(
-                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
-            )
-            row = cr.fetchone()
-        return bool(row and row[0] == "Lock")
 
     def _assert_charged_once(self, out, workers):
         for name in workers:

@@ -5,19 +5,21 @@ import time
 from unittest.mock import patch
 from uuid import uuid4
 
-from odoo import SUPERUSER_ID, Command, api, fields
-from odoo.tests import TransactionCase, tagged
+from odoo import Command
+from odoo.tests import tagged
 
 from odoo.addons.security_billing.models.account_move import AccountMove
 from odoo.addons.security_billing.models.security_billing_run import (
     SecurityBillingRun,
 )
 
+from ..race import CommittedRaceCase
+
 CONTRACTS = 3
 
 
 @tagged("post_install", "-at_install")
-class TestBillingRunNumberRace(TransactionCase):
+class TestBillingRunNumberRace(CommittedRaceCase):
     """A billing run posts its batch while another transaction posts an
     invoice in the same sales journal on the same date, in real transactions.
 
@@ -50,15 +52,8 @@ class TestBillingRunNumberRace(TransactionCase):
     """
 
     def setUp(self):
-        super().setUp()
-        self.assertFalse(self.registry.in_test_mode(), "cursors must be real")
-        self.today = fields.Date.today()
         self.out = {}  # what the threads report; the run's id for the cleanup
-        self._create_fixture()
-        self.addCleanup(self._delete_fixture)
-
-    def _env(self, cr, **context):
-        return api.Environment(cr, SUPERUSER_ID, dict(context, tracking_disable=True))
+        super().setUp()
 
     def _create_fixture(self):
         tag = uuid4().hex[:8]
@@ -230,14 +225,6 @@ class TestBillingRunNumberRace(TransactionCase):
                 side_effect=held_number_after,
             ),
         )
-
-    def _backend_waits_on_lock(self, pid):
-        with self.registry.cursor() as cr:
-            cr.execute(
-                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
-            )
-            row = cr.fetchone()
-        return bool(row and row[0] == "Lock")
 
     # ------------------------------------------------------------------ tests
     def test_concurrent_posting_waits_and_numbers_after_the_batch(self):

@@ -1,0 +1,36 @@
+"""Base class of the race tests: work in real, committed transactions.
+
+The test cursor serializes everything, so a race test commits its fixture
+through registry cursors, runs each competitor in its own cursor and thread,
+and deletes what it committed in a cleanup (``_delete_fixture``).
+"""
+
+from odoo import SUPERUSER_ID, api, fields
+from odoo.tests import TransactionCase
+
+
+class CommittedRaceCase(TransactionCase):
+    def setUp(self):
+        super().setUp()
+        self.assertFalse(self.registry.in_test_mode(), "cursors must be real")
+        self.today = fields.Date.today()
+        self._create_fixture()
+        self.addCleanup(self._delete_fixture)
+
+    def _create_fixture(self):
+        raise NotImplementedError
+
+    def _delete_fixture(self):
+        raise NotImplementedError
+
+    def _env(self, cr, **context):
+        return api.Environment(cr, SUPERUSER_ID, dict(context, tracking_disable=True))
+
+    def _backend_waits_on_lock(self, pid):
+        """Whether the PostgreSQL backend ``pid`` waits on a lock now."""
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
+            )
+            row = cr.fetchone()
+        return bool(row and row[0] == "Lock")

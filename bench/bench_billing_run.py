@@ -45,7 +45,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import backend_cpu
+from benchlib import BackendCpu, make_mmr_product, mmr_contract_vals
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADDONS = f"{ROOT},/opt/odoo18/addons"
@@ -80,7 +80,7 @@ class Meter:
 
     def __init__(self, cr):
         self.cr = cr
-        self.pg_cpu = backend_cpu(cr)
+        self.pg_cpu = BackendCpu(cr)
 
     def start(self):
         self.values = (
@@ -140,7 +140,6 @@ def run_phase(phase, db, args):
 def phase_build(args):
     """Create N subscribers with a monthly MMR contract due today."""
     registry, odoo = odoo_env(args.db, args.addons_path)
-    Command = odoo.Command
     started = time.perf_counter()
     with registry.cursor() as cr:
         env = odoo.api.Environment(
@@ -149,15 +148,7 @@ def phase_build(args):
             {"tracking_disable": True, "mail_create_nolog": True},
         )
         today = odoo.fields.Date.context_today(env["res.partner"])
-        product = env["product.product"].create(
-            {
-                "name": "Monitoring (bench)",
-                "type": "service",
-                "list_price": 30.0,
-                "security_is_mmr": True,
-                "taxes_id": [Command.clear()],
-            }
-        )
+        product = make_mmr_product(env, "Monitoring (bench)")
         chunk = 500
         for start in range(0, args.count, chunk):
             size = min(chunk, args.count - start)
@@ -169,25 +160,9 @@ def phase_build(args):
             )
             env["contract.contract"].create(
                 [
-                    {
-                        "name": f"MMR {partner.name}",
-                        "partner_id": partner.id,
-                        "line_recurrence": False,
-                        "recurring_rule_type": "monthly",
-                        "recurring_invoicing_type": "pre-paid",
-                        "date_start": today,
-                        "contract_line_ids": [
-                            Command.create(
-                                {
-                                    "product_id": product.id,
-                                    "name": "Monitoring #START# - #END#",
-                                    "quantity": 1.0,
-                                    "price_unit": 30.0,
-                                    "uom_id": product.uom_id.id,
-                                }
-                            )
-                        ],
-                    }
+                    mmr_contract_vals(
+                        partner, product, today, line_name="Monitoring #START# - #END#"
+                    )
                     for partner in partners
                 ]
             )

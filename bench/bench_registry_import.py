@@ -38,8 +38,9 @@ import sys
 import time
 from datetime import date
 
+from benchlib import BackendCpu, make_mmr_product, mmr_contract_vals
+
 import odoo
-from odoo import Command
 from odoo.tools import config
 
 GOAL_SECONDS = 60.0
@@ -83,15 +84,7 @@ def make_account_ref(number):
 
 def make_template(env):
     """One subscriber with an MMR contract and a posted 30.00 invoice."""
-    product = env["product.product"].create(
-        {
-            "name": "Bench monitoring",
-            "type": "service",
-            "list_price": 30.0,
-            "security_is_mmr": True,
-            "taxes_id": [Command.clear()],
-        }
-    )
+    product = make_mmr_product(env, "Bench monitoring")
     partner = env["res.partner"].create(
         {
             "name": "Bench subscriber",
@@ -99,27 +92,9 @@ def make_template(env):
             "security_account_ref": make_account_ref(ACCOUNT_BASE),
         }
     )
+    start = date(2025, 1, 1)
     contract = env["contract.contract"].create(
-        {
-            "name": "Bench MMR",
-            "partner_id": partner.id,
-            "line_recurrence": False,
-            "recurring_rule_type": "monthly",
-            "recurring_invoicing_type": "pre-paid",
-            "date_start": date(2025, 1, 1),
-            "recurring_next_date": date(2025, 1, 1),
-            "contract_line_ids": [
-                Command.create(
-                    {
-                        "product_id": product.id,
-                        "name": product.name,
-                        "quantity": 1.0,
-                        "price_unit": 30.0,
-                        "uom_id": product.uom_id.id,
-                    }
-                )
-            ],
-        }
+        mmr_contract_vals(partner, product, start, recurring_next_date=start)
     )
     contract.recurring_create_invoice().action_post()
     env.flush_all()
@@ -262,19 +237,9 @@ class Meter:
     """Wall time, and CPU time of this process plus its PostgreSQL backend."""
 
     def __init__(self, cr):
-        cr.execute("SELECT pg_backend_pid()")
-        self.stat = f"/proc/{cr.fetchone()[0]}/stat"
-        self.tick = os.sysconf("SC_CLK_TCK")
-        self.has_pg = os.path.exists(self.stat)
+        self.pg_cpu = BackendCpu(cr)
         self.phases = {}
         self.dump = None
-
-    def pg_cpu(self):
-        if not self.has_pg:
-            return 0.0
-        with open(self.stat) as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / self.tick
 
     def run(self, name, func, profile=False):
         wall, cpu, pg = time.perf_counter(), time.process_time(), self.pg_cpu()
@@ -286,7 +251,9 @@ class Meter:
             profiler.disable()
         self.phases[name] = (
             time.perf_counter() - wall,
-            time.process_time() - cpu + self.pg_cpu() - pg if self.has_pg else None,
+            time.process_time() - cpu + self.pg_cpu() - pg
+            if self.pg_cpu.local
+            else None,
         )
         print(f"  {name:<7} wall {self.phases[name][0]:8.2f} s", flush=True)
         if profiler:

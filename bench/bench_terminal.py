@@ -114,7 +114,9 @@ def create_database(args):
 
 def prepare_data(args):
     """Commit a provider and subscribers with one open invoice each."""
-    from odoo import SUPERUSER_ID, Command, api, fields
+    from benchlib import make_billed_subscribers, make_mmr_product
+
+    from odoo import SUPERUSER_ID, api
     from odoo.modules.registry import Registry
     from odoo.tools import config
 
@@ -144,49 +146,10 @@ def prepare_data(args):
                 "max_amount": 15000.0,
             }
         )
-        product = env["product.product"].create(
-            {
-                "name": f"Monitoring {code}",
-                "type": "service",
-                "list_price": 30.0,
-                "security_is_mmr": True,
-                "taxes_id": [Command.clear()],
-            }
+        product = make_mmr_product(env, f"Monitoring {code}")
+        partners, invoices = make_billed_subscribers(
+            env, product, f"Bench {code}", args.subscribers
         )
-        partners = env["res.partner"].create(
-            [
-                {"name": f"Bench {code} {index}", "security_is_subscriber": True}
-                for index in range(args.subscribers)
-            ]
-        )
-        today = fields.Date.context_today(env["res.partner"])
-        contracts = env["contract.contract"].create(
-            [
-                {
-                    "name": f"MMR {partner.name}",
-                    "partner_id": partner.id,
-                    "line_recurrence": False,
-                    "recurring_rule_type": "monthly",
-                    "recurring_invoicing_type": "pre-paid",
-                    "date_start": today,
-                    "recurring_next_date": today,
-                    "contract_line_ids": [
-                        Command.create(
-                            {
-                                "product_id": product.id,
-                                "name": product.name,
-                                "quantity": 1.0,
-                                "price_unit": 30.0,
-                                "uom_id": product.uom_id.id,
-                            }
-                        )
-                    ],
-                }
-                for partner in partners
-            ]
-        )
-        invoices = contracts._recurring_create_invoice()
-        invoices.action_post()
         refs = partners.mapped("security_account_ref")
         cr.commit()
     print(

@@ -40,7 +40,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import backend_cpu  # noqa: E402
+from benchlib import (  # noqa: E402
+    BackendCpu,
+    make_billed_subscribers,
+    make_mmr_product,
+)
 
 
 def parse_args():
@@ -69,8 +73,6 @@ def parse_args():
 
 def prepare(env, subscribers):
     """A provider and subscribers with one posted MMR invoice each."""
-    from odoo import Command, fields
-
     code = f"prof-{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(24)
     company = env.ref("base.main_company")
@@ -87,49 +89,10 @@ def prepare(env, subscribers):
             "password": password,
         }
     )
-    product = env["product.product"].create(
-        {
-            "name": f"Monitoring {code}",
-            "type": "service",
-            "list_price": 30.0,
-            "security_is_mmr": True,
-            "taxes_id": [Command.clear()],
-        }
+    product = make_mmr_product(env, f"Monitoring {code}")
+    partners, _invoices = make_billed_subscribers(
+        env, product, f"Profile {code}", subscribers
     )
-    partners = env["res.partner"].create(
-        [
-            {"name": f"Profile {code} {index}", "security_is_subscriber": True}
-            for index in range(subscribers)
-        ]
-    )
-    today = fields.Date.context_today(partners)
-    contracts = env["contract.contract"].create(
-        [
-            {
-                "name": f"MMR {partner.name}",
-                "partner_id": partner.id,
-                "line_recurrence": False,
-                "recurring_rule_type": "monthly",
-                "recurring_invoicing_type": "pre-paid",
-                "date_start": today,
-                "recurring_next_date": today,
-                "contract_line_ids": [
-                    Command.create(
-                        {
-                            "product_id": product.id,
-                            "name": product.name,
-                            "quantity": 1.0,
-                            "price_unit": 30.0,
-                            "uom_id": product.uom_id.id,
-                        }
-                    )
-                ],
-            }
-            for partner in partners
-        ]
-    )
-    invoices = contracts._recurring_create_invoice()
-    invoices.action_post()
     return code, password, partners.mapped("security_account_ref")
 
 
@@ -195,7 +158,7 @@ def run_calls(registry, code, kind, params_list, profiler=None, timer=None):
     for params in params_list:
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            read_pg_cpu = backend_cpu(cr)
+            read_pg_cpu = BackendCpu(cr)
             if timer:
                 timer.readers = {id(cr): read_pg_cpu}
             started_pg = read_pg_cpu()

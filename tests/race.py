@@ -5,6 +5,8 @@ through registry cursors, runs each competitor in its own cursor and thread,
 and deletes what it committed in a cleanup (``_delete_fixture``).
 """
 
+import time
+
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import TransactionCase
 
@@ -34,3 +36,14 @@ class CommittedRaceCase(TransactionCase):
             )
             row = cr.fetchone()
         return bool(row and row[0] == "Lock")
+
+    def _wait_done_or_locked(self, thread, out, name):
+        """Poll (no timing) until ``thread`` ends or its backend, whose pid
+        it reports as ``out[name, "pid"]``, waits on a lock. Returns
+        ``(waited on a lock, thread done)``."""
+        waited = False
+        while thread.is_alive() and not waited:
+            pid = out.get((name, "pid"))
+            waited = bool(pid) and self._backend_waits_on_lock(pid)
+            time.sleep(0.05)
+        return waited, not thread.is_alive()

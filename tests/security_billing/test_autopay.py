@@ -1,7 +1,6 @@
 """Autopay: off-session token charges, failures, retries, never twice."""
 
 import threading
-import time
 from unittest.mock import patch
 from uuid import uuid4
 
@@ -573,12 +572,9 @@ class TestAutopayRace(CommittedRaceCase):
                 second.start()
                 # the second worker either finishes or waits on a lock of the
                 # first one (no timing: poll until one of the two happens)
-                waited = False
-                while second.is_alive() and not waited:
-                    pid = out.get(("second", "pid"))
-                    waited = bool(pid) and self._backend_waits_on_lock(pid)
-                    time.sleep(0.05)
-                second_done_while_first_held = not second.is_alive()
+                waited, second_done_while_first_held = self._wait_done_or_locked(
+                    second, out, "second"
+                )
             finally:
                 release.set()
                 first.join(120)

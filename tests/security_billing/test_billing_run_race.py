@@ -1,7 +1,6 @@
 """Batch numbering of a billing run against a concurrent posting."""
 
 import threading
-import time
 from unittest.mock import patch
 from uuid import uuid4
 
@@ -240,12 +239,9 @@ class TestBillingRunNumberRace(CommittedRaceCase):
                 post.start()
                 # the posting either finishes or waits on a lock of the run
                 # (no timing: poll until one of the two happens)
-                waited = False
-                while post.is_alive() and not waited:
-                    pid = out.get(("post", "pid"))
-                    waited = bool(pid) and self._backend_waits_on_lock(pid)
-                    time.sleep(0.05)
-                post_done_while_run_held = not post.is_alive()
+                waited, post_done_while_run_held = self._wait_done_or_locked(
+                    post, out, "post"
+                )
             finally:
                 release.set()
                 run.join(120)
@@ -313,12 +309,9 @@ class TestBillingRunNumberRace(CommittedRaceCase):
                 self.assertTrue(posted.wait(120), "the invoice was never posted")
                 run = threading.Thread(target=self._run_billing, args=(out,))
                 run.start()
-                waited = False
-                while run.is_alive() and not waited:
-                    pid = out.get(("run", "pid"))
-                    waited = bool(pid) and self._backend_waits_on_lock(pid)
-                    time.sleep(0.05)
-                run_done_while_post_held = not run.is_alive()
+                waited, run_done_while_post_held = self._wait_done_or_locked(
+                    run, out, "run"
+                )
             finally:
                 release.set()
                 post.join(120)
@@ -346,12 +339,9 @@ class TestBillingRunNumberRace(CommittedRaceCase):
                     target=self._post_invoice, args=(out,), kwargs={"name": taken}
                 )
                 post.start()
-                waited = False
-                while post.is_alive() and not waited:
-                    pid = out.get(("post", "pid"))
-                    waited = bool(pid) and self._backend_waits_on_lock(pid)
-                    time.sleep(0.05)
-                post_done_while_run_held = not post.is_alive()
+                waited, post_done_while_run_held = self._wait_done_or_locked(
+                    post, out, "post"
+                )
             finally:
                 release.set()
                 run.join(120)

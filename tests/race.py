@@ -7,7 +7,7 @@ and deletes what it committed in a cleanup (``_delete_fixture``).
 
 import time
 
-from odoo import SUPERUSER_ID, api, fields
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import TransactionCase
 
 
@@ -47,3 +47,38 @@ class CommittedRaceCase(TransactionCase):
             waited = bool(pid) and self._backend_waits_on_lock(pid)
             time.sleep(0.05)
         return waited, not thread.is_alive()
+
+    def _create_mmr_product(self, env, tag):
+        return env["product.product"].create(
+            {
+                "name": f"Race monitoring {tag}",
+                "type": "service",
+                "list_price": 30.0,
+                "security_is_mmr": True,
+                "taxes_id": [Command.clear()],
+            }
+        )
+
+    def _mmr_contract_vals(self, name, partner, product, **extra):
+        """A monthly MMR contract of ``partner`` due today."""
+        return {
+            "name": name,
+            "partner_id": partner.id,
+            "company_id": partner.company_id.id,
+            "line_recurrence": False,
+            "recurring_rule_type": "monthly",
+            "date_start": self.today,
+            "recurring_next_date": self.today,
+            "contract_line_ids": [
+                Command.create(
+                    {
+                        "product_id": product.id,
+                        "name": product.name,
+                        "quantity": 1,
+                        "price_unit": product.list_price,
+                        "uom_id": product.uom_id.id,
+                    }
+                )
+            ],
+            **extra,
+        }

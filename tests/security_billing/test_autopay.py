@@ -368,15 +368,7 @@ class TestAutopayRace(CommittedRaceCase):
             self.provider_id, self.provider_state = provider.id, provider.state
             if provider.state != "test":
                 provider.state = "test"
-            product = env["product.product"].create(
-                {
-                    "name": f"Race monitoring {tag}",
-                    "type": "service",
-                    "list_price": 30.0,
-                    "security_is_mmr": True,
-                    "taxes_id": [Command.clear()],
-                }
-            )
+            product = self._create_mmr_product(env, tag)
             partner = env["res.partner"].create(
                 {
                     "name": f"Race autopay {tag}",
@@ -385,26 +377,7 @@ class TestAutopayRace(CommittedRaceCase):
                 }
             )
             contract = env["contract.contract"].create(
-                {
-                    "name": f"MMR race {tag}",
-                    "partner_id": partner.id,
-                    "company_id": company.id,
-                    "line_recurrence": False,
-                    "recurring_rule_type": "monthly",
-                    "date_start": self.today,
-                    "recurring_next_date": self.today,
-                    "contract_line_ids": [
-                        Command.create(
-                            {
-                                "product_id": product.id,
-                                "name": product.name,
-                                "quantity": 1,
-                                "price_unit": 30.0,
-                                "uom_id": product.uom_id.id,
-                            }
-                        )
-                    ],
-                }
+                self._mmr_contract_vals(f"MMR race {tag}", partner, product)
             )
             token = env["payment.token"].create(
                 {

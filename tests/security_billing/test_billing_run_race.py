@@ -62,15 +62,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
             journal = env["account.journal"].search(
                 [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
             )
-            product = env["product.product"].create(
-                {
-                    "name": f"Race monitoring {tag}",
-                    "type": "service",
-                    "list_price": 30.0,
-                    "security_is_mmr": True,
-                    "taxes_id": [Command.clear()],
-                }
-            )
+            product = self._create_mmr_product(env, tag)
             partners = env["res.partner"].create(
                 [
                     {
@@ -83,27 +75,9 @@ class TestBillingRunNumberRace(CommittedRaceCase):
             )
             contracts = env["contract.contract"].create(
                 [
-                    {
-                        "name": f"MMR race {tag} {i}",
-                        "partner_id": partner.id,
-                        "company_id": company.id,
-                        "journal_id": journal.id,
-                        "line_recurrence": False,
-                        "recurring_rule_type": "monthly",
-                        "date_start": self.today,
-                        "recurring_next_date": self.today,
-                        "contract_line_ids": [
-                            Command.create(
-                                {
-                                    "product_id": product.id,
-                                    "name": product.name,
-                                    "quantity": 1,
-                                    "price_unit": 30.0,
-                                    "uom_id": product.uom_id.id,
-                                }
-                            )
-                        ],
-                    }
+                    self._mmr_contract_vals(
+                        f"MMR race {tag} {i}", partner, product, journal_id=journal.id
+                    )
                     for i, partner in enumerate(partners[:CONTRACTS])
                 ]
             )

@@ -6,7 +6,10 @@ In one process with the Odoo registry: commits a terminal provider and
 protocol methods (what the controller calls, without HTTP), each in its own
 committed transaction, and prints per call: CPU time of this Python process
 (``time.process_time``) and of its PostgreSQL backend (/proc/<pid>/schedstat),
-wall time and SQL queries. ``auth`` is the controller's password check.
+wall time and SQL queries. ``auth`` is the controller's password check;
+``core`` is Odoo's own Register Payment of one invoice (create, post,
+reconcile; none of our code): the floor of a pay that posts at once. It then
+prints what that floor allows by Little's law for 20 clients on 2 cores.
 
 On a machine shared with other jobs the wall time depends on their load; the
 CPU times are what a request costs, so compare versions of the code by them
@@ -90,10 +93,10 @@ def prepare(env, subscribers):
         }
     )
     product = make_mmr_product(env, f"Monitoring {code}")
-    partners, _invoices = make_billed_subscribers(
+    partners, invoices = make_billed_subscribers(
         env, product, f"Profile {code}", subscribers
     )
-    return code, password, partners.mapped("security_account_ref")
+    return code, password, partners.mapped("security_account_ref"), invoices.ids
 
 
 class QueryTimer:
@@ -169,7 +172,9 @@ def run_calls(registry, code, kind, params_list, profiler=None, timer=None):
             if timer:
                 timer.enabled = True
             provider = env["security.terminal.provider"]._osmp_get_provider(code)
-            if kind == "auth":
+            if kind == "core":
+                answer = core_register_payment(env, params)
+            elif kind == "auth":
                 ok = provider._osmp_credentials_ok(*params)
                 answer = {"result": 0 if ok else 401}
             elif kind == "check":
@@ -190,6 +195,19 @@ def run_calls(registry, code, kind, params_list, profiler=None, timer=None):
     return cpu, wall, queries, pg_cpu
 
 
+def core_register_payment(env, invoice_id):
+    """Odoo's own "Register Payment" of 10.00 on one open invoice: payment
+    created, posted and reconciled, none of our code on the way. The floor
+    of any pay that posts and reconciles at once."""
+    wizard = (
+        env["account.payment.register"]
+        .with_context(active_model="account.move", active_ids=[invoice_id])
+        .create({"amount": 10.0})
+    )
+    payment = wizard._create_payments()
+    return {"result": 0 if payment.state in ("paid", "in_process") else 1}
+
+
 def line(kind, cpu, wall, queries, pg_cpu):
     return (
         f"{kind:7} {len(cpu):4d}  cpu p50 {1000 * statistics.median(cpu):6.1f} ms"
@@ -199,6 +217,31 @@ def line(kind, cpu, wall, queries, pg_cpu):
         f"  queries p50 {statistics.median(queries):5.0f}"
         f" max {max(queries):4d}"
     )
+
+
+def print_floor(results, clients=20, cores=2, goal=0.1):
+    """What Little's law allows: clients that send their next request as soon
+    as they have an answer wait on average clients / throughput, and the
+    throughput of ``cores`` busy cores is cores / CPU per request."""
+
+    def cpu(kind):
+        figures = results[kind]
+        return statistics.mean(figures[0]) + statistics.mean(figures[3])
+
+    budget = 1000 * cores * goal / clients
+    for label, pay in (
+        ("our pay", cpu("pay")),
+        ("Odoo's Register Payment", cpu("core")),
+    ):
+        per_request = (cpu("check") + pay) / 2  # each payment = check + pay
+        throughput = cores / per_request
+        print(
+            f"floor with {label} ({1000 * pay:.1f} ms CPU incl. PG), check + pay"
+            f" mix, {cores} cores: <= {throughput:.0f} req/s, {clients} clients"
+            f" wait >= {1000 * clients / throughput:.0f} ms on average"
+            f" (goal p99 {1000 * goal:.0f} ms needs <= {budget:.0f} ms CPU"
+            " per request)"
+        )
 
 
 # ---------------------------------------------------------------- real server
@@ -249,7 +292,7 @@ def http_cpu(args, registry):
 
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
-        code, password, refs = prepare(env, args.subscribers)
+        code, password, refs, _invoices = prepare(env, args.subscribers)
     options = argparse.Namespace(
         db=args.db,
         addons_path=args.addons_path,
@@ -312,7 +355,7 @@ def main():
     registry = Registry(args.db)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
-        code, password, refs = prepare(env, args.subscribers)
+        code, password, refs, invoices = prepare(env, args.subscribers)
     txn = int(time.time()) * 1000
     now = datetime.now().strftime("%Y%m%d%H%M%S")
 
@@ -349,10 +392,17 @@ def main():
         "check": run_calls(registry, code, "check", checks, *profiled.get("check", ())),
         "pay": run_calls(registry, code, "pay", pays, *profiled.get("pay", ())),
         "replay": run_calls(registry, code, "replay", pays),
+        "core": run_calls(
+            registry,
+            code,
+            "core",
+            [invoices[i % len(invoices)] for i in range(args.calls)],
+        ),
     }
     print(f"\n{args.calls} calls per command, {args.subscribers} subscribers")
     for kind, figures in results.items():
         print(line(kind, *figures))
+    print_floor(results)
     if timer:
         timer.report(args.calls)
     if profiler:

@@ -114,21 +114,10 @@ class AccountMoveLine(models.Model):
         plan = credits._security_plan_allocation(keys, debits_by_key)
         if not plan:
             return []
-        partials = self.env["account.partial.reconcile"]
-        self.env.cr.execute(
-            "SELECT COALESCE(MAX(id), 0) FROM account_partial_reconcile"
-        )
-        last_partial_id = self.env.cr.fetchone()[0]
-        self._reconcile_plan([credit | debit for credit, debit in plan])
-        new_partials = partials.search(
-            [
-                ("id", ">", last_partial_id),
-                ("credit_move_id", "in", credits.ids),
-            ]
-        )
+        partials = self._security_reconcile_allocation(plan)
         amounts = {
             (partial.credit_move_id.id, partial.debit_move_id.id): partial.amount
-            for partial in new_partials
+            for partial in partials
         }
         return [
             {
@@ -138,6 +127,47 @@ class AccountMoveLine(models.Model):
             }
             for credit, debit in plan
         ]
+
+    @api.model
+    def _security_reconcile_allocation(self, plan):
+        """Reconcile the ``[(credit, debit)]`` of ``plan``; return the
+        partials it made.
+
+        Odoo's ``_reconcile_plan`` does not return them: they are the
+        partials between the planned credits and debits that were not there
+        before (one query before, one after). A partial made meanwhile on
+        other lines (another subscriber's, or a planned credit's with a line
+        outside the plan) is not among them, whatever its id.
+        """
+        known = self._security_get_plan_partial_ids(plan)
+        self._reconcile_plan([credit | debit for credit, debit in plan])
+        return self._security_get_new_plan_partials(plan, known)
+
+    @api.model
+    def _security_get_plan_partial_ids(self, plan):
+        """Ids of the partials between the credits and the debits of
+        ``plan``, by one query."""
+        self.env["account.partial.reconcile"].flush_model(
+            ["credit_move_id", "debit_move_id"]
+        )
+        self.env.cr.execute(
+            """
+            SELECT id FROM account_partial_reconcile
+             WHERE credit_move_id IN %s AND debit_move_id IN %s
+            """,
+            [
+                tuple({credit.id for credit, _debit in plan}),
+                tuple({debit.id for _credit, debit in plan}),
+            ],
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _security_get_new_plan_partials(self, plan, known_ids):
+        """The partials between the credits and the debits of ``plan`` that
+        are not among ``known_ids`` (read before reconciling it)."""
+        new_ids = self._security_get_plan_partial_ids(plan) - set(known_ids)
+        return self.env["account.partial.reconcile"].browse(sorted(new_ids))
 
     def _security_plan_allocation(self, keys, debits_by_key):
         """``[(credit, debit)]`` in reconciliation order: each credit line of

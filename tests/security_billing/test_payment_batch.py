@@ -1,6 +1,7 @@
 """The batch form of the payment entry point: several payments in one call,
 the same result as one by one."""
 
+from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -195,3 +196,80 @@ class TestPaymentBatch(SecurityBillingCase):
         self.assertEqual(len(locks), 1)
         claims = [q for q in queries if "INSERT INTO security_payment_request" in q]
         self.assertEqual(len(claims), 1)
+
+    def _unallocated_credit(self, partner, amount):
+        """The receivable credit line of a posted payment, not allocated."""
+        payments = self.env["account.payment"]
+        payment = payments._security_create_posted(
+            payments._security_prepare_payments_vals(
+                [{"partner": partner, "amount": amount}]
+            )
+        )
+        return payment.move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+
+    def _other_receivable_debit(self, partner, amount):
+        """A receivable debit of ``partner`` outside the balance (a
+        miscellaneous entry), so outside any allocation plan."""
+        move = self.env["account.move"].create(
+            {
+                "move_type": "entry",
+                "journal_id": self.company_data["default_journal_misc"].id,
+                "line_ids": [
+                    Command.create(
+                        {
+                            "partner_id": partner.id,
+                            "account_id": partner.property_account_receivable_id.id,
+                            "debit": amount,
+                        }
+                    ),
+                    Command.create(
+                        {
+                            "account_id": self.company_data[
+                                "default_account_revenue"
+                            ].id,
+                            "credit": amount,
+                        }
+                    ),
+                ],
+            }
+        )
+        move.action_post()
+        return move.line_ids.filtered("debit")
+
+    def test_allocation_returns_only_the_partials_it_made(self):
+        """The partials of an allocation are those between its planned lines
+        made by its reconciliation: partials made between the reading before
+        and the reconciliation, with higher ids, are not taken for its own,
+        be they on another subscriber's lines or on a planned credit with a
+        line outside the plan."""
+        two, one, _many = self.sets[0]
+        lines = self.env["account.move.line"]
+        credit = self._unallocated_credit(two, 45.0)
+        keys = {credit: (two.id, False)}
+        debits_by_key = lines._security_get_open_mmr_debits_many(keys.values())
+        plan = credit._security_plan_allocation(keys, debits_by_key)
+        self.assertEqual(len(plan), 2)  # the two invoices of 30
+        known = lines._security_get_plan_partial_ids(plan)
+        last = self.env["account.partial.reconcile"].search(
+            [], order="id desc", limit=1
+        )
+        # meanwhile, in the same transaction: another subscriber's payment
+        # and invoice are reconciled, and 5.00 of the planned credit goes to
+        # a debit outside the plan
+        other = self._unallocated_credit(one, 30.0)
+        (other | lines._security_get_open_mmr_debits(one)).reconcile()
+        outside = self._other_receivable_debit(two, 5.0)
+        (credit | outside).reconcile()
+        meanwhile = other.matched_debit_ids | outside.matched_credit_ids
+        self.assertEqual(len(meanwhile), 2)
+        lines._reconcile_plan([credit | debit for credit, debit in plan])
+        partials = lines._security_get_new_plan_partials(plan, known)
+        self.assertEqual(
+            [(p.credit_move_id, p.debit_move_id, p.amount) for p in partials],
+            [(credit, plan[0][1], 30.0), (credit, plan[1][1], 10.0)],
+        )
+        self.assertGreater(min(meanwhile.ids), last.id)
+        self.assertFalse(partials & meanwhile)
+        self.assertTrue(credit.reconciled)

@@ -272,7 +272,8 @@ class AccountPayment(models.Model):
             "amount": amount,
             "date": date or fields.Date.context_today(self),
             "journal_id": journal.id,
-            "memo": memo or external_id or False,
+            # the caller's memo only: the external id has its own field
+            "memo": memo or False,
             "security_external_id": external_id or False,
             "security_category_id": category.id if category else False,
             "security_contract_id": contract.id,

@@ -67,7 +67,7 @@ class PaymentTransaction(models.Model):
             journal=provider.journal_id,
             category=category,
             contract=contract,
-            memo=f"{self.reference} - {self.provider_reference or ''}",
+            memo=" - ".join(filter(None, (self.reference, self.provider_reference))),
         )
         payment = self.env["account.payment"].browse(result["payment_id"])
         self.payment_id = payment

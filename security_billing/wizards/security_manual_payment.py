@@ -99,7 +99,7 @@ class SecurityManualPayment(models.TransientModel):
             journal=self.journal_id,
             category=self.category_id,
             contract=self.contract_id,
-            memo=self.memo or self.category_id.name,
+            memo=self.memo,
         )
         if not result["duplicate"]:
             payment = self.env["account.payment"].browse(result["payment_id"])

@@ -534,7 +534,7 @@ class AccountBankStatementLine(models.Model):
                     "date": line.date,
                     "journal": line.journal_id,
                     "category": category,
-                    "memo": line.payment_ref,
+                    "memo": line.payment_ref or line.ref,
                 }
                 for line, partner in pairs
             ]

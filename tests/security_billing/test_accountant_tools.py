@@ -103,6 +103,7 @@ class TestManualPayment(AccountantToolsCase):
         partner, _contract, invoices = self._subscriber_with_invoices("Cash")
         payment = self._manual_payment(partner, 45.0, memo="desk 1")
         self.assertEqual(payment.security_category_id, self.cash)
+        self.assertEqual(payment.memo, "desk 1")
         self.assertEqual(payment.journal_id, self.cash_journal)
         self.assertEqual(payment.date, self.today)
         self.assertIn(payment.state, ("in_process", "paid"))
@@ -200,7 +201,8 @@ class TestManualPayment(AccountantToolsCase):
         self.assertEqual(
             payment.security_external_id, f"manual:{wizard.idempotency_key}"
         )
-        self.assertEqual(payment.memo, self.cash.name)
+        # no memo given: none (the category and the key have their fields)
+        self.assertFalse(payment.memo)
         self.assertEqual(invoices[0].payment_state, "paid")
         self.assertEqual(invoices[1].amount_residual, 15.0)
         self.assertEqual(partner.security_balance, -15.0)

@@ -141,6 +141,7 @@ class TestApiXmlrpc(SecurityBillingCase, HttpCase):
         payment = self.env["account.payment"].browse(result["payment_id"])
         self.assertEqual(payment.amount, 45.5)
         self.assertEqual(payment.security_external_id, "api:tx-1")
+        self.assertFalse(payment.memo)
         self.assertEqual(payment.security_category_id.code, "online")
         self.assertEqual(payment.create_uid, self.api_user)
         counts = self._counts()

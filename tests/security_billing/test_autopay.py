@@ -71,6 +71,8 @@ class TestAutopay(DunningCase):
         self.assertIn(payment.state, ("in_process", "paid"))
         self.assertEqual(payment.security_category_id.code, "autopay")
         self.assertEqual(payment.security_external_id, f"online:demo:{tx.reference}")
+        self.assertTrue(tx.provider_reference)
+        self.assertEqual(payment.memo, f"{tx.reference} - {tx.provider_reference}")
         self.assertEqual(payment.payment_transaction_id, tx)
         self.assertEqual(invoice.payment_state, "paid")
         # the next runs charge nothing more

@@ -74,3 +74,25 @@ class TestPaymentEntryPoint(SecurityBillingCase):
         lines.write({"epd_dirty": False})
         self.assertFalse(any(lines.mapped("epd_dirty")))
         self.assertEqual(len(self.invoice.message_ids), before)
+
+    def test_memo_is_the_callers_only(self):
+        """The external id has its own field: it is never the memo, nor in
+        the entry's reference or labels."""
+        payments = self.env["account.payment"]
+        result = payments._security_register_payment(
+            self.partner, 10.0, external_id="test:no-memo"
+        )
+        payment = payments.browse(result["payment_id"])
+        self.assertEqual(payment.security_external_id, "test:no-memo")
+        self.assertFalse(payment.memo)
+        self.assertFalse(payment.move_id.ref)
+        for label in payment.move_id.line_ids.mapped("name"):
+            self.assertNotIn("test:no-memo", label or "")
+
+        result = payments._security_register_payment(
+            self.partner, 5.0, external_id="test:memo", memo="Desk 3"
+        )
+        payment = payments.browse(result["payment_id"])
+        self.assertEqual(payment.memo, "Desk 3")
+        self.assertEqual(payment.move_id.ref, "Desk 3")
+        self.assertEqual(payment.security_external_id, "test:memo")

@@ -66,6 +66,21 @@ class TestBankBatch(BankCase):
         )
         self.assertEqual(len(self.bank_payments()), 5)
 
+    def test_memo_is_the_lines_label_or_reference(self):
+        """The payment's memo is the statement line's label (the purpose),
+        or its reference when it has no label; never the external id."""
+        lines = self._lines([(IVAN, 20.0, "M-1"), (ANNA, 30.0, "M-2")])
+        lines[1].write({"payment_ref": False, "ref": "PP 42"})
+        lines._security_match()
+        self.assertEqual(
+            lines.security_payment_id.mapped("memo"),
+            ["Registry payment M-1", "PP 42"],
+        )
+        self.assertEqual(
+            lines[1].security_payment_id.security_external_id,
+            lines[1]._security_external_id(),
+        )
+
     def test_failing_line_is_isolated(self):
         """The third line's transaction was already paid to another
         subscriber: it stays To match with the reason, the others of its

@@ -194,6 +194,7 @@ class TestTerminalHttp(TerminalCase, HttpCase):
         self.assertEqual(payment.partner_id, self.partner)
         self.assertEqual(payment.journal_id, self.bank_journal)
         self.assertEqual(payment.security_category_id.code, "terminal")
+        self.assertEqual(payment.memo, f"Terminal {self.provider.name} txn 5001")
         self.assertEqual(payment.date, date(2025, 3, 14))
         self.assertEqual(self.invoice_1.payment_state, "paid")
         self.assertEqual(self.invoice_2.payment_state, "partial")

@@ -132,6 +132,8 @@ class TestPortalBilling(SecurityPortalCase):
         self.assertTrue(payment)
         self.assertEqual(payment.amount, 40.0)
         self.assertEqual(payment.security_external_id, f"online:demo:{tx.reference}")
+        self.assertTrue(tx.provider_reference)
+        self.assertEqual(payment.memo, f"{tx.reference} - {tx.provider_reference}")
         self.assertEqual(payment.security_category_id.code, "online")
         self.assertEqual(payment.payment_transaction_id, tx)
         self.assertEqual(payment.partner_id, self.alice)

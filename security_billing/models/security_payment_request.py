@@ -88,8 +88,8 @@ class SecurityPaymentRequest(models.Model):
         return result
 
     def _record_results(self, results):
-        """Write ``{request: result}`` (the payment and the JSON result
-        returned to the caller) by one statement."""
+        """Write ``{request: result}`` (the payment, if any, and the JSON
+        result returned to the caller) by one statement."""
         if not results:
             return
         requests = self.browse([request.id for request in results])
@@ -105,7 +105,7 @@ class SecurityPaymentRequest(models.Model):
             [
                 self.env.uid,
                 requests.ids,
-                [result["payment_id"] for result in results.values()],
+                [result.get("payment_id") for result in results.values()],
                 [json.dumps(result) for result in results.values()],
             ],
         )

@@ -1,4 +1,5 @@
 from . import security_subscriber_wizard_mixin
+from . import security_idempotent_wizard_mixin
 from . import security_manual_payment
 from . import security_transfer_funds
 from . import security_state_override_wizard

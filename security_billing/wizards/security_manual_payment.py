@@ -1,5 +1,3 @@
-import uuid
-
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -14,8 +12,12 @@ class SecurityManualPayment(models.TransientModel):
     """One manual payment (cash or correction) of a subscriber or contract."""
 
     _name = "security.manual.payment"
-    _inherit = "security.subscriber.wizard.mixin"
+    _inherit = [
+        "security.subscriber.wizard.mixin",
+        "security.idempotent.wizard.mixin",
+    ]
     _description = "Security Billing Manual Payment"
+    _security_idempotency_prefix = "manual"
 
     partner_id = subscriber_field(string="Subscriber")
     contract_id = mmr_contract_field(
@@ -39,12 +41,6 @@ class SecurityManualPayment(models.TransientModel):
     allow_date = fields.Boolean(related="company_id.security_allow_cash_date")
     date = fields.Date(required=True, default=fields.Date.context_today)
     memo = fields.Char()
-    idempotency_key = fields.Char(
-        default=lambda self: uuid.uuid4().hex,
-        copy=False,
-        help="Idempotency key of this payment form: confirming the same form "
-        "again (double-click, resubmission) registers the payment once.",
-    )
     balance = fields.Monetary(
         related="partner_id.security_balance", string="Current Balance"
     )
@@ -105,16 +101,6 @@ class SecurityManualPayment(models.TransientModel):
             payment = self.env["account.payment"].browse(result["payment_id"])
             self._log_payment(payment, result["allocations"])
         return {"type": "ir.actions.act_window_close"}
-
-    def _get_external_id(self):
-        """The core's idempotency key of this form (``manual:<key>``).
-
-        The key is a default of the form, so the same form confirmed twice,
-        or saved again by a resubmitted request, books one payment; a wizard
-        created without a key falls back on its own id.
-        """
-        self.ensure_one()
-        return f"manual:{self.idempotency_key or f'wizard-{self.id}'}"
 
     def _log_payment(self, payment, allocations):
         body = Markup("<p>%s</p>") % _(

@@ -16,8 +16,12 @@ class SecurityTransferFunds(models.TransientModel):
     """
 
     _name = "security.transfer.funds"
-    _inherit = "security.subscriber.wizard.mixin"
+    _inherit = [
+        "security.subscriber.wizard.mixin",
+        "security.idempotent.wizard.mixin",
+    ]
     _description = "Security Billing Transfer of Funds"
+    _security_idempotency_prefix = "transfer"
     _security_subscriber_fields = [
         ("source_partner_id", "source_contract_id"),
         ("target_partner_id", "target_contract_id"),
@@ -77,23 +81,19 @@ class SecurityTransferFunds(models.TransientModel):
             domain.append(("security_contract_id", "=", self.source_contract_id.id))
         return self.env["account.move.line"].search(domain, order="date, id")
 
-    def _lock_transferred_move(self):
-        """Lock this wizard's row; return the entry it already booked, if any.
+    def _claim_transfer(self):
+        """Claim this form's key: ``(request, created)``.
 
-        The wizard is its own idempotency key: a second confirmation (double
-        click, resubmitted request) waits for the first one here, then sees
-        its entry (a concurrent one gets a serialization failure and is
+        The same form confirmed twice (double click) or saved again by a
+        resubmitted request (a second wizard record, same key) books one
+        entry: the second confirmation finds the claim of the first (a
+        concurrent one waits for it, gets a serialization failure and is
         replayed) and books nothing.
         """
         self.ensure_one()
-        self.flush_recordset()
-        self.env.cr.execute(
-            "SELECT move_id FROM security_transfer_funds WHERE id = %s FOR UPDATE",
-            [self.id],
+        return self._security_claim_key(
+            self.source_partner_id.commercial_partner_id, self.amount
         )
-        row = self.env.cr.fetchone()
-        self.invalidate_recordset(["move_id"])
-        return self.env["account.move"].browse(row and row[0] or ())
 
     def _lock_source_credit_lines(self):
         credits = self._get_source_credit_lines()
@@ -132,13 +132,16 @@ class SecurityTransferFunds(models.TransientModel):
 
     def action_transfer(self):
         self.ensure_one()
-        if self._lock_transferred_move():
-            return {"type": "ir.actions.act_window_close"}  # already booked
+        request, created = self._claim_transfer()
+        if not created:  # already booked: show its entry
+            self.move_id = request._get_result().get("move_id")
+            return {"type": "ir.actions.act_window_close"}
         credits = self._lock_source_credit_lines()
         self._check_transfer(credits)
         move = self.env["account.move"].create(self._prepare_move_vals(credits))
         move.action_post()
         self.move_id = move
+        request._record_results({request: {"move_id": move.id}})
         source_lines = move.line_ids.filtered(lambda line: line.debit)
         self._reconcile_source(source_lines, credits)
         target_line = move.line_ids.filtered(lambda line: line.credit)

@@ -547,6 +547,79 @@ class TestTransferFunds(AccountantToolsCase):
         self.assertEqual(invoices[0].payment_state, "paid")
         self.assertEqual(invoices[1].amount_residual, 20.0)
 
+    def _transfers_to(self, target):
+        return self.env["account.move"].search(
+            [
+                ("move_type", "=", "entry"),
+                ("security_is_payment", "=", True),
+                ("line_ids.partner_id", "=", target.id),
+            ]
+        )
+
+    def test_a_resubmitted_form_transfers_once(self):
+        """The same form saved again by a resubmitted request is a second
+        wizard record with the same key: it books nothing more."""
+        source = self._create_subscriber("Resubmitted from")
+        self._pay(source, 100.0)
+        target, _contract, invoices = self._subscriber_with_invoices("Resubmitted to")
+        first = self._transfer(source, target, 40.0)
+        self.assertTrue(first.idempotency_key)
+        move = first.move_id
+        messages = len(target.message_ids)
+        second = self._transfer(
+            source, target, 40.0, idempotency_key=first.idempotency_key
+        )
+        self.assertNotEqual(second, first)
+        self.assertEqual(second.move_id, move)
+        self.assertEqual(self._transfers_to(target), move)
+        self.assertEqual(len(target.message_ids), messages, "logged once")
+        request = self.env["security.payment.request"].search(
+            [("external_id", "=", f"transfer:{first.idempotency_key}")]
+        )
+        self.assertEqual(request._get_result(), {"move_id": move.id})
+        self.assertEqual(request.partner_id, source)
+        source.invalidate_recordset()
+        target.invalidate_recordset()
+        self.assertEqual(source.security_balance, 60.0)
+        self.assertEqual(target.security_balance, -20.0)
+        self.assertEqual(invoices[1].amount_residual, 20.0)
+
+    def test_two_transfer_forms_book_two_transfers(self):
+        source = self._create_subscriber("Two forms from")
+        self._pay(source, 100.0)
+        target, _contract, invoices = self._subscriber_with_invoices("Two forms to")
+        first = self._transfer(source, target, 30.0)
+        second = self._transfer(source, target, 30.0)
+        self.assertNotEqual(first.idempotency_key, second.idempotency_key)
+        self.assertEqual(self._transfers_to(target), first.move_id | second.move_id)
+        self.assertEqual(len(self._transfers_to(target)), 2)
+        source.invalidate_recordset()
+        target.invalidate_recordset()
+        self.assertEqual(source.security_balance, 40.0)
+        self.assertEqual(target.security_balance, 0.0)
+        self.assertEqual(invoices.mapped("payment_state"), ["paid", "paid"])
+
+    def test_a_refused_transfer_leaves_its_key_free(self):
+        """A transfer refused by its checks is rolled back with its claim
+        (as the request of the form is): the same form, corrected, books."""
+        source = self._create_subscriber("Refused from")
+        self._pay(source, 20.0)
+        target = self._create_subscriber("Refused to")
+        wizard = self.env["security.transfer.funds"].create(
+            {
+                "source_partner_id": source.id,
+                "target_partner_id": target.id,
+                "amount": 25.0,
+            }
+        )
+        with self.assertRaises(UserError) as refused:  # in a savepoint
+            wizard.action_transfer()
+        self.assertIn("has only", str(refused.exception))
+        wizard.amount = 20.0
+        wizard.action_transfer()
+        self.assertTrue(wizard.move_id)
+        self.assertEqual(self._transfers_to(target), wizard.move_id)
+
     def test_changing_a_subscriber_drops_its_foreign_contract(self):
         first, first_contract, _inv = self._subscriber_with_invoices("First", 1)
         second, second_contract, _inv = self._subscriber_with_invoices("Second", 1)

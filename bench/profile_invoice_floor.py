@@ -10,9 +10,6 @@ process and of its PostgreSQL backend per invoice of:
 * ``stock``: OCA ``_recurring_create_invoice`` of the batch (drafts, no
   billing-run context): what the stock cron does per batch, without the
   superlinear growth of its single transaction;
-Every mode but ``stock`` runs with the billing run's mail context (no
-tracking, no creation message, no automatic subscription).
-
 * ``create``: Odoo's ``account.move.create`` of the plain values (Odoo
   computes the amounts, the tax and payment-term lines);
 * ``create+post``: the same, then ``_post(soft=False)``;
@@ -30,7 +27,9 @@ tracking, no creation message, no automatic subscription).
 * ``run:bill``: the billing run's ``_security_bill`` of the batch (prepare,
   create, follow-ups of OCA, batch posting): our code today.
 
-Each mode is measured ``--repeat`` times, interleaved; the median is printed
+Every mode but ``stock`` runs with the billing run's mail context (no
+tracking, no creation message, no automatic subscription). Each mode is
+measured ``--repeat`` times, interleaved; the median is printed
 with the load average (the machine is shared: compare CPU figures).
 
     python3 bench/profile_invoice_floor.py --db sb_me_src_1000_<pid>

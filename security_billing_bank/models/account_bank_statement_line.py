@@ -15,7 +15,7 @@ import logging
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import split_every
+from odoo.tools import ormcache, split_every
 
 from odoo.addons.security_billing.tools import account_ref
 
@@ -36,6 +36,10 @@ ANALYZE_THRESHOLD = 1000
 # Context key of the statement import: its lines get their journal items at
 # creation (see _security_prepare_import_vals).
 IMPORT_CONTEXT_KEY = "security_bank_import"
+# Fields of the entry computed from its partner that an imported line with a
+# partner may give: Odoo recomputes the bank account from the partner (it is
+# dropped, see _security_prepare_import_vals) and keeps the notes.
+PARTNER_MOVE_FIELDS_KEPT = {"partner_bank_id", "narration"}
 MATCH_STATES = [
     ("to_match", "To match"),
     ("matched", "Matched"),
@@ -110,11 +114,16 @@ class AccountBankStatementLine(models.Model):
 
         Odoo creates the lines and their entries in batch, then adds the two
         journal items of each entry by one write per line, unless the values
-        give them (``line_ids``). Lines of the journal's currency, without
-        partner nor counterpart account, get here the very items Odoo would
-        write: ``_prepare_move_line_default_vals`` of the line to be. The
-        other lines are left to Odoo: a partner or a foreign currency is also
-        copied on the entry by Odoo's write.
+        give them (``line_ids``). Lines without counterpart account get here
+        the very items Odoo would write: ``_prepare_move_line_default_vals``
+        of the line to be. After that write, Odoo's synchronisation
+        (``_synchronize_from_moves``) puts the items' partner and the line's
+        currency on the entry; here the entry gets the partner at creation
+        (``account.move._security_prepare_statement_move_vals``) and its
+        currency is computed when Odoo links it to its line. With a partner,
+        the entry's bank account is left to be computed from the partner, as
+        that synchronisation recomputes it (the partner's first bank account,
+        not the one the import found).
         """
         if not self._security_is_fast_import(vals):
             return vals
@@ -122,19 +131,40 @@ class AccountBankStatementLine(models.Model):
         items = line._prepare_move_line_default_vals()
         for item in items:
             item.pop("move_id", None)
-        return {**vals, "line_ids": [Command.create(item) for item in items]}
+        vals = {**vals, "line_ids": [Command.create(item) for item in items]}
+        if vals.get("partner_id"):
+            vals.pop("partner_bank_id", None)
+        return vals
 
     @api.model
     def _security_is_fast_import(self, vals):
-        """Whether the journal items of this line may be given at creation."""
+        """Whether the journal items of this line may be given at creation:
+        not with a counterpart account, nor with a partner and a field of the
+        entry that Odoo's synchronisation recomputes from the partner."""
         return (
             "line_ids" not in vals
             and vals.get("journal_id")
             and vals.get("date")
-            and not vals.get("partner_id")
             and not vals.get("counterpart_account_id")
-            and not vals.get("foreign_currency_id")
-            and not vals.get("amount_currency")
+            and not (
+                vals.get("partner_id")
+                and self._security_partner_move_fields().intersection(vals)
+            )
+        )
+
+    @api.model
+    @ormcache()
+    def _security_partner_move_fields(self):
+        """The stored fields of an entry computed from its partner, but the
+        ones an imported line may give with a partner."""
+        partner = self.env["account.move"]._fields["partner_id"]
+        return (
+            frozenset(
+                field.name
+                for field in self.pool.get_dependent_fields(partner)
+                if field.model_name == "account.move" and field.store
+            )
+            - PARTNER_MOVE_FIELDS_KEPT
         )
 
     @api.model

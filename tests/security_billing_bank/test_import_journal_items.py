@@ -437,3 +437,38 @@ class TestImportJournalItems(BankCase):
         self.assertEqual(len(set(lines.move_id.mapped("name"))), 6)
         paid = lines.filtered(lambda line: line.security_account_ref == IVAN)
         self.assertTrue(paid.is_reconciled)
+
+    def test_1c_payers_known_by_their_bank_account(self):
+        """OCA's import gives the lines of known bank accounts their partner:
+        their entries and items carry it; matching still pays the subscriber
+        named in the purpose."""
+        banks = self.env["res.partner.bank"]
+        banks.create({"acc_number": "40817810500001234567", "partner_id": self.ivan.id})
+        payer = self.env["res.partner"].create({"name": "Петрова Мария Сергеевна"})
+        banks.create({"acc_number": "40817810099910004321", "partner_id": payer.id})
+        payee = self.env["res.partner"].create({"name": "Payee", "is_company": True})
+        payee_bank = banks.create(
+            {"acc_number": "70601810000002740203", "partner_id": payee.id}
+        )
+        self.import_file(
+            read_sample("1c_windows.txt"), "kl_to_1c.txt", self.bank_journal
+        )
+        lines = {line.ref: line for line in self.journal_lines(self.bank_journal)}
+        self.assertEqual(len(lines), 5)
+        for line in lines.values():
+            with self.subTest(line=line.ref):
+                self.assertEqual(len(line.move_id.line_ids), 2)
+                self.assertEqual(line.move_id.state, "posted")
+                self.assertEqual(line.move_id.partner_id, line.partner_id)
+                self.assertEqual(line.move_id.line_ids.partner_id, line.partner_id)
+        outgoing = lines["3318"]
+        self.assertEqual(outgoing.security_match_state, "ignored")
+        self.assertEqual(outgoing.partner_id, payee)
+        self.assertEqual(outgoing.move_id.partner_bank_id, payee_bank)
+        self.assertEqual(lines["214"].security_payment_id.partner_id, self.ivan)
+        self.assertTrue(lines["214"].is_reconciled)
+        # the payer is not the subscriber of the purpose: the entry goes to
+        # the subscriber paid
+        self.assertEqual(lines["9"].security_payment_id.partner_id, self.shield)
+        self.assertEqual(lines["9"].partner_id, self.shield)
+        self.assertTrue(lines["9"].is_reconciled)

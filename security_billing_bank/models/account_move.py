@@ -42,7 +42,8 @@ class AccountMove(models.Model):
         The statement line's own partner field hides the entry's: Odoo puts
         the partner on the entry when it writes the items, by
         ``account.bank.statement.line._synchronize_from_moves`` (the entry's
-        partner is its liquidity item's)."""
+        partner is its liquidity item's). Only in the statement import, whose
+        lines get their items from ``_security_prepare_import_vals`` alone."""
         commands = vals.get("line_ids")
         if "partner_id" in vals or not commands or commands[0][0] != 0:
             return vals

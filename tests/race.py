@@ -48,6 +48,24 @@ class CommittedRaceCase(TransactionCase):
             time.sleep(0.05)
         return waited, not thread.is_alive()
 
+    def _race_against_held(self, first, held, release, make_second, out, name):
+        """Start the thread ``first``, which sets ``held`` when it holds its
+        locks and then waits for ``release``; once it holds, start the thread
+        that ``make_second()`` returns and poll it (``_wait_done_or_locked``
+        on ``name``); then release the first and join both. Returns
+        ``(second waited on a lock, second done while the first held)``."""
+        first.start()
+        try:
+            self.assertTrue(held.wait(120), "the first transaction never got there")
+            second = make_second()
+            second.start()
+            result = self._wait_done_or_locked(second, out, name)
+        finally:
+            release.set()
+            first.join(120)
+        second.join(120)
+        return result
+
     def _create_mmr_product(self, env, tag):
         return env["product.product"].create(
             {

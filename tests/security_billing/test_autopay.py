@@ -540,20 +540,16 @@ class TestAutopayRace(CommittedRaceCase):
         first_patch, send_patch = self._patched_run(out, "first", entered, release)
         with first_patch, send_patch:
             first = threading.Thread(target=self._run_worker, args=("first", out))
-            first.start()
-            try:
-                self.assertTrue(entered.wait(120), "first worker never charged")
-                second = threading.Thread(target=self._run_worker, args=("second", out))
-                second.start()
-                # the second worker either finishes or waits on a lock of the
-                # first one (no timing: poll until one of the two happens)
-                waited, second_done_while_first_held = self._wait_done_or_locked(
-                    second, out, "second"
-                )
-            finally:
-                release.set()
-                first.join(120)
-            second.join(120)
+            # the second worker either finishes or waits on a lock of the
+            # first one (no timing: poll until one of the two happens)
+            waited, second_done_while_first_held = self._race_against_held(
+                first,
+                entered,
+                release,
+                lambda: threading.Thread(target=self._run_worker, args=("second", out)),
+                out,
+                "second",
+            )
         self.assertFalse(waited, "the second worker waited on the first one's lock")
         self.assertTrue(second_done_while_first_held)
         self.assertEqual(out["second"], [], "the second worker created nothing")

@@ -206,20 +206,16 @@ class TestBillingRunNumberRace(CommittedRaceCase):
         domain_patch, number_patch = self._patches(out, entered, release)
         with domain_patch, number_patch:
             run = threading.Thread(target=self._run_billing, args=(out,))
-            run.start()
-            try:
-                self.assertTrue(entered.wait(120), "the run never numbered")
-                post = threading.Thread(target=self._post_invoice, args=(out,))
-                post.start()
-                # the posting either finishes or waits on a lock of the run
-                # (no timing: poll until one of the two happens)
-                waited, post_done_while_run_held = self._wait_done_or_locked(
-                    post, out, "post"
-                )
-            finally:
-                release.set()
-                run.join(120)
-            post.join(120)
+            # the posting either finishes or waits on a lock of the run
+            # (no timing: poll until one of the two happens)
+            waited, post_done_while_run_held = self._race_against_held(
+                run,
+                entered,
+                release,
+                lambda: threading.Thread(target=self._post_invoice, args=(out,)),
+                out,
+                "post",
+            )
         self.assertIsInstance(out.get("run"), int, out.get("run"))
         self.assertIsInstance(out.get("post"), str, out.get("post"))
         self.assertTrue(waited, "the posting did not wait for the run's number")
@@ -278,18 +274,14 @@ class TestBillingRunNumberRace(CommittedRaceCase):
             post = threading.Thread(
                 target=self._post_invoice, args=(out, posted, release)
             )
-            post.start()
-            try:
-                self.assertTrue(posted.wait(120), "the invoice was never posted")
-                run = threading.Thread(target=self._run_billing, args=(out,))
-                run.start()
-                waited, run_done_while_post_held = self._wait_done_or_locked(
-                    run, out, "run"
-                )
-            finally:
-                release.set()
-                post.join(120)
-            run.join(120)
+            waited, run_done_while_post_held = self._race_against_held(
+                post,
+                posted,
+                release,
+                lambda: threading.Thread(target=self._run_billing, args=(out,)),
+                out,
+                "run",
+            )
         self.assertIsInstance(out.get("run"), int, out.get("run"))
         self.assertIsInstance(out.get("post"), str, out.get("post"))
         self.assertTrue(waited, "the run did not wait for the posting's number")
@@ -301,27 +293,24 @@ class TestBillingRunNumberRace(CommittedRaceCase):
         entered, release = threading.Event(), threading.Event()
         domain_patch, number_patch = self._patches(out, entered, release)
         with domain_patch, number_patch:
-            run = threading.Thread(target=self._run_billing, args=(out,))
-            run.start()
-            try:
-                self.assertTrue(entered.wait(120), "the run never numbered")
+            taken = []
+
+            def post_next_number():
+                """A posting typing the number after the run's first one."""
                 move = self.env["account.move"]
                 format_string, values = move._get_sequence_format_param(out["first"])
                 values["seq"] += 1
-                taken = format_string.format(**values)
-                post = threading.Thread(
-                    target=self._post_invoice, args=(out,), kwargs={"name": taken}
+                taken.append(format_string.format(**values))
+                return threading.Thread(
+                    target=self._post_invoice, args=(out,), kwargs={"name": taken[0]}
                 )
-                post.start()
-                waited, post_done_while_run_held = self._wait_done_or_locked(
-                    post, out, "post"
-                )
-            finally:
-                release.set()
-                run.join(120)
-            post.join(120)
+
+            run = threading.Thread(target=self._run_billing, args=(out,))
+            waited, post_done_while_run_held = self._race_against_held(
+                run, entered, release, post_next_number, out, "post"
+            )
         self.assertIsInstance(out.get("run"), int, out.get("run"))
-        self.assertEqual(out.get("post"), taken)
+        self.assertEqual(out.get("post"), taken[0])
         self.assertFalse(waited, "the typed number is free: nothing to wait for")
         self.assertTrue(post_done_while_run_held)
         # the batch write met the committed number and fell back to Odoo's

@@ -122,18 +122,14 @@ class TestTransferFundsRace(CommittedRaceCase):
         first = threading.Thread(
             target=self._confirm, args=("first", out, entered, release)
         )
-        first.start()
-        try:
-            self.assertTrue(entered.wait(120), "the first request never booked")
-            second = threading.Thread(target=self._confirm, args=("second", out))
-            second.start()
-            waited, second_done_while_first_held = self._wait_done_or_locked(
-                second, out, "second"
-            )
-        finally:
-            release.set()
-            first.join(120)
-        second.join(120)
+        waited, second_done_while_first_held = self._race_against_held(
+            first,
+            entered,
+            release,
+            lambda: threading.Thread(target=self._confirm, args=("second", out)),
+            out,
+            "second",
+        )
         self.assertIsInstance(out["first"], int, out)
         self.assertTrue(waited, "the second request waited on the first's claim")
         self.assertFalse(second_done_while_first_held)

@@ -39,11 +39,6 @@ class AccountMoveLine(models.Model):
         field = self._fields.get(fname)
         return bool(field) and not field.store and not field.inverse
 
-    def _security_get_open_mmr_debits(self, partner, contract=None):
-        """Open receivable lines of MMR invoices, oldest first, row-locked."""
-        key = (partner.commercial_partner_id.id, contract.id if contract else False)
-        return self._security_get_open_mmr_debits_many([key])[key]
-
     @api.model
     def _security_get_open_mmr_debits_many(self, keys):
         """Open receivable lines of MMR invoices per ``(partner_id,

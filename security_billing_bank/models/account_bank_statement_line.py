@@ -2,7 +2,7 @@
 """Match imported bank statement lines to subscribers and pay their invoices.
 
 A matched incoming line becomes a subscriber payment through the core entry
-point ``account.payment._security_register_payment`` (external id
+point ``account.payment._security_register_payments`` (external id
 ``bank:<unique_import_id>``, category ``bank``, allocated oldest first); the
 statement line's suspense line is then turned into the payment's outstanding
 receipts line and reconciled with it, as Odoo Community reconciles a bank
@@ -437,12 +437,6 @@ class AccountBankStatementLine(models.Model):
         )
 
     # ------------------------------------------------------------------ paying
-    def _security_pay_safe(self, partner):
-        """Pay in a savepoint: a failure rolls the line's payment back and
-        returns the reason (the line stays To match); None when paid."""
-        self.ensure_one()
-        return self._security_pay_many_safe([(self, partner)]).get(self)
-
     @api.model
     def _security_pay_many_safe(self, pairs):
         """Pay ``[(line, partner)]`` together in a savepoint; when that
@@ -469,12 +463,6 @@ class AccountBankStatementLine(models.Model):
                 )
             }
         return {}
-
-    def _security_pay(self, partner):
-        """Turn this incoming line into a payment of ``partner``, allocated
-        oldest first, and reconcile the line with it."""
-        self.ensure_one()
-        return self._security_pay_many([(self, partner)])[self]
 
     @api.model
     def _security_pay_many(self, pairs):
@@ -541,12 +529,6 @@ class AccountBankStatementLine(models.Model):
         key = self.unique_import_id or f"line:{self.id}"
         return f"{EXTERNAL_ID_PREFIX}{key}"
 
-    def _security_register_payment(self, partner):
-        """The subscriber payment of this line, through the core entry point
-        (idempotent on the line's external id)."""
-        self.ensure_one()
-        return self._security_register_payments([(self, partner)])[self]
-
     @api.model
     def _security_register_payments(self, pairs):
         """The subscriber payments of ``[(line, partner)]`` (lines of one
@@ -599,12 +581,6 @@ class AccountBankStatementLine(models.Model):
                     payment=payment.display_name,
                 )
             )
-
-    def _security_reconcile_with_payment(self, payment):
-        """Replace the suspense line by the payment's outstanding account and
-        reconcile both: the statement line is then fully reconciled."""
-        self.ensure_one()
-        self._security_reconcile_with_payments({self: payment})
 
     def _security_reconcile_with_payments(self, payments):
         """For each of these lines, put its entry on the payment's partner

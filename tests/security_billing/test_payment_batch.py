@@ -259,7 +259,9 @@ class TestPaymentBatch(SecurityBillingCase):
         # and invoice are reconciled, and 5.00 of the planned credit goes to
         # a debit outside the plan
         other = self._unallocated_credit(one, 30.0)
-        (other | lines._security_get_open_mmr_debits(one)).reconcile()
+        one_key = (one.id, False)
+        one_debits = lines._security_get_open_mmr_debits_many([one_key])[one_key]
+        (other | one_debits).reconcile()
         outside = self._other_receivable_debit(two, 5.0)
         (credit | outside).reconcile()
         meanwhile = other.matched_debit_ids | outside.matched_credit_ids

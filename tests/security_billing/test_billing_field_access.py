@@ -273,6 +273,36 @@ class TestSubscriberFieldsAccess(BillingFieldAccessCase):
         self.assertFalse(new.security_is_subscriber)
         self.assertFalse(new.security_account_ref)
 
+    def test_accountant_without_billing_rights_edits_other_payments(self):
+        """Code reading the subscriber flag for users without billing rights
+        reads it as the system: their own work goes on."""
+        accountant = new_test_user(
+            self.env,
+            login="sb_accountant",
+            groups="account.group_account_invoice",
+            password=self._password("sb_accountant"),
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        supplier = self.env["res.partner"].create({"name": "Plain Supplier"})
+        payment = self.env["account.payment"].create(
+            {
+                "partner_id": supplier.id,
+                "amount": 10.0,
+                "payment_type": "inbound",
+                "journal_id": self.bank_journal.id,
+            }
+        )
+        payment.action_post()
+        self._rpc(
+            accountant,
+            "account.payment",
+            "write",
+            payment.ids,
+            {"memo": "corrected memo"},
+        )
+        self.assertEqual(payment.memo, "corrected memo")
+
     def test_employee_cannot_create_with_billing_fields(self):
         count = self.env["res.partner"].search_count([])
         for fname, value in self._billing_values().items():

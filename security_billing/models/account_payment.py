@@ -329,7 +329,7 @@ class AccountPayment(models.Model):
         self.ensure_one()
         return self.state not in ("draft", "canceled", "rejected") and bool(
             self.move_id.security_in_balance
-            or self.partner_id.commercial_partner_id.security_is_subscriber
+            or self.partner_id.commercial_partner_id.sudo().security_is_subscriber
         )
 
     def _security_check_posted_change(self):

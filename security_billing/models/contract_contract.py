@@ -1,7 +1,7 @@
 import logging
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 
 from .account_move import PAID_STATES
@@ -17,6 +17,14 @@ SECURITY_STATES = [
     ("suspended", "Suspended"),
     ("terminated", "Terminated"),
 ]
+# The service status: written by dunning (as the system) and by managers.
+SECURITY_STATUS_FIELDS = (
+    "security_state",
+    "security_state_since",
+    "security_override_state",
+    "security_override_until",
+    "security_override_reason",
+)
 
 
 class ContractContract(models.Model):
@@ -354,6 +362,54 @@ class ContractContract(models.Model):
         if not token.active or not partner._security_autopay_on():
             return token.browse()
         return token
+
+    @api.constrains("security_autopay_token_id", "partner_id")
+    def _check_security_autopay_token_owner(self):
+        partners = self.env["res.partner"]
+        for contract in self.sudo().filtered("security_autopay_token_id"):
+            partners._security_check_owns_token(
+                contract.partner_id, contract.security_autopay_token_id
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        new_contract = {"security_state": "active"}  # and no override
+        for vals in vals_list:
+            self._security_check_state_change(
+                {
+                    fname: value
+                    for fname, value in vals.items()
+                    if value != new_contract.get(fname, False)
+                }
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._security_check_state_change(vals)
+        return super().write(vals)
+
+    def _security_check_state_change(self, vals):
+        """Only a Security Billing Manager (or the system: dunning, the
+        override wizard) changes the service status and its overrides; a
+        read-only field in a view is no permission."""
+        fnames = [fname for fname in SECURITY_STATUS_FIELDS if fname in vals]
+        if (
+            not fnames
+            or self.env.su
+            or self.env.user.has_group(
+                "security_billing.group_security_billing_manager"
+            )
+        ):
+            return
+        raise AccessError(
+            self.env._(
+                "Only a Security Billing Manager may change the service status "
+                "of %(contracts)s (%(fields)s).",
+                contracts=", ".join(self.mapped("display_name"))
+                or self.env._("a new contract"),
+                fields=", ".join(fnames),
+            )
+        )
 
     def _security_override_active(self, date_ref):
         self.ensure_one()

@@ -21,7 +21,7 @@ class PaymentTransaction(models.Model):
             self.operation
             in ("online_redirect", "online_direct", "online_token", "offline")
             and self.currency_id.compare_amounts(self.amount, 0.0) > 0
-            and self.partner_id.commercial_partner_id.security_is_subscriber
+            and self.partner_id.commercial_partner_id.sudo().security_is_subscriber
         )
 
     def _create_payment(self, **extra_create_values):

@@ -1,7 +1,7 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..tools import account_ref
 
@@ -12,17 +12,32 @@ BALANCE_FIELDS = (
     "security_paid_until",
     "security_next_payment_date",
 )
+# Only billing users read and write these: bank and terminal payments find
+# the subscriber by its account number, autopay charges the method on file.
+BILLING_GROUPS = "security_billing.group_security_billing_user"
+BILLING_FIELDS = (
+    "security_is_subscriber",
+    "security_account_ref",
+    "security_autopay_token_id",
+    "security_autopay_enabled",
+)
 
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    security_is_subscriber = fields.Boolean(string="Security Subscriber", index=True)
+    security_is_subscriber = fields.Boolean(
+        string="Security Subscriber",
+        index=True,
+        copy=False,  # copied for billing users only, see copy_data()
+        groups=BILLING_GROUPS,
+    )
     security_account_ref = fields.Char(
         string="Account Number",
         copy=False,
         index=True,
         tracking=True,
+        groups=BILLING_GROUPS,
         help="Typable subscriber number with a mod-10 check digit, printed on "
         "invoices and typed at banks and terminals.",
     )
@@ -120,7 +135,9 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        defaults = {key[8:] for key in self.env.context if key.startswith("default_")}
         for vals in vals_list:
+            self._security_check_billing_fields_access("create", set(vals) | defaults)
             if vals.get("security_is_subscriber") and "company_id" not in vals:
                 # A subscriber belongs to the company that bills it: the
                 # users of other companies do not see it.
@@ -131,12 +148,16 @@ class ResPartner(models.Model):
                     vals.get("company_id", self.env.context.get("default_company_id")),
                 )
         partners = super().create(vals_list)
-        partners.filtered(
+        # read as superuser: contacts are created by users without billing rights
+        partners.sudo().filtered(
             lambda p: p.security_is_subscriber and not p.security_account_ref
-        )._security_assign_account_ref()
+        ).sudo(False)._security_assign_account_ref()
         return partners
 
     def write(self, vals):
+        self._security_check_billing_fields_access("write", vals)
+        if "security_account_ref" in vals:
+            self._security_check_renumbering(vals["security_account_ref"])
         if vals.get("security_account_ref"):
             self._security_check_account_ref_free(
                 vals["security_account_ref"],
@@ -148,6 +169,55 @@ class ResPartner(models.Model):
                 lambda p: not p.security_account_ref
             )._security_assign_account_ref()
         return res
+
+    def copy_data(self, default=None):
+        """A billing user's copy of a subscriber is a new subscriber (with a
+        new account number); other users copy the contact only."""
+        vals_list = super().copy_data(default=default)
+        if not self._fields["security_is_subscriber"].is_accessible(self.env):
+            return vals_list
+        for partner, vals in zip(self, vals_list, strict=True):
+            if vals is not None:
+                vals.setdefault(
+                    "security_is_subscriber", partner.security_is_subscriber
+                )
+        return vals_list
+
+    def _security_check_billing_fields_access(self, operation, field_names):
+        """Refuse the billing fields to users without billing rights.
+
+        Odoo checks the ``groups`` of fields on write but not on create (nor
+        on the defaults given in the context); checked here first for both,
+        before any rule of ours answers about account numbers.
+        """
+        names = [fname for fname in BILLING_FIELDS if fname in field_names]
+        if names:
+            self.check_field_access_rights(operation, names)
+
+    def _security_check_renumbering(self, ref):
+        """A subscriber with payments keeps their account number: banks and
+        terminals pay by it. Only a Security Billing Manager may change it."""
+        if self.env.su or self.env.user.has_group(
+            "security_billing.group_security_billing_manager"
+        ):
+            return
+        renumbered = self.filtered(
+            lambda p: p.security_account_ref and p.security_account_ref != ref
+        )
+        payments = self.env["account.payment"].sudo()
+        for partner in renumbered:
+            if payments.search_count(
+                [("partner_id", "child_of", partner.commercial_partner_id.id)],
+                limit=1,
+            ):
+                raise AccessError(
+                    self.env._(
+                        "%(partner)s already has payments under account number "
+                        "%(ref)s: only a Security Billing Manager may change it.",
+                        partner=partner.display_name,
+                        ref=partner.security_account_ref,
+                    )
+                )
 
     def _security_assign_account_ref(self):
         sequence = self.env["ir.sequence"].sudo()
@@ -335,6 +405,7 @@ class ResPartner(models.Model):
         string="Autopay Method",
         copy=False,
         domain="[('partner_id', 'child_of', id)]",
+        groups=BILLING_GROUPS,
         help="Saved billing method (a provider token: no card data is stored) "
         "charged automatically for MMR invoices.",
     )
@@ -342,6 +413,7 @@ class ResPartner(models.Model):
         string="Autopay Enabled",
         default=True,
         copy=False,
+        groups=BILLING_GROUPS,
         help="Only used when the company lets customers switch autopay off.",
     )
     security_autopay_active = fields.Boolean(
@@ -358,12 +430,44 @@ class ResPartner(models.Model):
                 partner._security_partner_autopay_token()
             )
 
+    @api.constrains("security_autopay_token_id", "parent_id")
+    def _check_security_autopay_token_owner(self):
+        for partner in self.sudo().filtered("security_autopay_token_id"):
+            self._security_check_owns_token(partner, partner.security_autopay_token_id)
+
+    @api.model
+    def _security_owns_token(self, partner, token):
+        """True when the saved method ``token`` belongs to the customer billed
+        as ``partner`` (same commercial partner): one customer's card never
+        pays another customer's bills."""
+        token = token.sudo()
+        return bool(token) and (
+            token.partner_id.commercial_partner_id == partner.commercial_partner_id
+        )
+
+    @api.model
+    def _security_check_owns_token(self, partner, token):
+        """Raise naming the owner when ``token`` is not ``partner``'s."""
+        if not self._security_owns_token(partner, token):
+            token = token.sudo()
+            raise ValidationError(
+                self.env._(
+                    "The autopay method %(method)s belongs to %(owner)s, not to "
+                    "%(partner)s: a saved method only pays its owner's bills.",
+                    method=token.display_name,
+                    owner=token.partner_id.commercial_partner_id.display_name,
+                    partner=partner.commercial_partner_id.display_name,
+                )
+            )
+
     def _security_autopay_on(self):
         """Autopay is on: always once a method is on file (company rule),
         otherwise as the customer chose."""
         self.ensure_one()
         company = self.company_id or self.env.company
-        return company.security_autopay_mandatory or self.security_autopay_enabled
+        return (
+            company.security_autopay_mandatory or self.sudo().security_autopay_enabled
+        )
 
     def _security_partner_autopay_token(self):
         self.ensure_one()

@@ -231,6 +231,19 @@ class SecurityAutopayAttempt(models.Model):
         hard failure (see ``_security_sync_state``).
         """
         self.ensure_one()
+        if not self.env["res.partner"]._security_owns_token(
+            self.partner_id, self.token_id
+        ):
+            # set behind the constraints' back (SQL, older data): never charge
+            self._security_mark_failed(
+                self.env._(
+                    "The autopay method %(method)s does not belong to the billed "
+                    "customer: not charged.",
+                    method=self.token_id.sudo().display_name,
+                ),
+                retry=False,
+            )
+            return
         tx = (
             self.env["payment.transaction"]
             .sudo()

@@ -356,7 +356,8 @@ class AccountMove(models.Model):
     def _security_locked_payment_entry_fields(self):
         """Fields of a posted payment entry that the lock protects: its state
         (reset, cancel), items, accounting values and what makes it count as
-        a payment of the subscriber."""
+        a payment of the subscriber (also the stored computed
+        ``security_in_balance``, writable over RPC)."""
         return {
             "state",
             "line_ids",
@@ -367,6 +368,7 @@ class AccountMove(models.Model):
             "company_id",
             "origin_payment_id",
             "security_is_payment",
+            "security_in_balance",
             "security_contract_id",
         }
 

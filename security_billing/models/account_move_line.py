@@ -45,12 +45,23 @@ class AccountMoveLine(models.Model):
     def _security_locked_payment_line_fields(self):
         """Fields of the items of a posted payment entry that the lock
         protects: Odoo's lock-date and reconciliation fields (partner,
-        account, amounts, date...) and the entry they belong to."""
+        account, amounts, date...), the entry they belong to and the stored
+        computed fields the balances are summed from (writable over RPC)."""
         protected = self._get_lock_date_protected_fields()
         return (
             set(protected["fiscal"])
             | set(protected["reconciliation"])
-            | {"move_id", "debit", "credit"}
+            | {
+                "move_id",
+                "debit",
+                "credit",
+                "amount_residual",
+                "amount_residual_currency",
+                "reconciled",
+                "parent_state",
+                "security_in_balance",
+                "security_contract_id",
+            }
         )
 
     def _security_check_payment_entry_write(self, vals):

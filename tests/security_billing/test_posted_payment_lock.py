@@ -228,6 +228,59 @@ class TestPostedPaymentLockRpc(SecurityBillingCase, HttpCase):
             {"partner_id": self.paid_partner.id},
         )
 
+    def test_adding_items_to_the_entry_refused(self):
+        move = self.credit_payment.move_id
+        line = self._receivable(self.credit_payment)
+        other = move.line_ids - line
+        vals = {"move_id": move.id, "partner_id": self.credit_partner.id}
+        self._assert_refused(
+            LOCKED,
+            self.user,
+            "account.move.line",
+            "create",
+            [
+                dict(vals, account_id=line.account_id.id, debit=40.0, credit=0.0),
+                dict(vals, account_id=other.account_id.id, debit=0.0, credit=40.0),
+            ],
+        )
+
+    def test_writing_computed_balance_fields_refused(self):
+        """Stored computed fields are writable over RPC: the ones the
+        balances are summed from are locked too."""
+        line = self._receivable(self.credit_payment)
+        for vals in (
+            {"security_in_balance": False},
+            {"amount_residual": 0.0},
+            {"reconciled": True},
+        ):
+            with self.subTest(vals=vals):
+                self._assert_refused(
+                    LOCKED, self.user, "account.move.line", "write", line.ids, vals
+                )
+        self._assert_refused(
+            LOCKED,
+            self.user,
+            "account.move",
+            "write",
+            self.credit_payment.move_id.ids,
+            {"security_in_balance": False},
+        )
+
+    def test_rewriting_what_a_partial_settles_refused(self):
+        partial = self._receivable(self.paid_payment).matched_debit_ids
+        self._assert_refused(
+            LOCKED,
+            self.user,
+            "account.partial.reconcile",
+            "write",
+            partial.ids,
+            {
+                "amount": 1.0,
+                "debit_amount_currency": 1.0,
+                "credit_amount_currency": 1.0,
+            },
+        )
+
     # -------------------------------------------------------- unreconcile
     def test_unreconcile_refused(self):
         line = self._receivable(self.paid_payment)

@@ -121,6 +121,7 @@ class AccountMove(models.Model):
     def write(self, vals):
         if self._security_is_unchanged_write(vals):
             return True
+        self._security_check_payment_entry_write(vals)
         return super().write(vals)
 
     # ------------------------------------------------ batch posting (billing run)
@@ -350,15 +351,89 @@ class AccountMove(models.Model):
             for row in self.env.cr.fetchall()
         }
 
-    def _security_check_posted_payment_change(self):
-        """Posted payment entries of subscribers (payments, transfers) follow
-        the company's 'editing posted payments' setting."""
-        for move in self.filtered(
-            lambda m: m.security_is_payment and m.state == "posted"
-        ):
-            move.company_id._security_check_payment_edit(
-                self.env._("Entry %(move)s", move=move.display_name)
+    # ------------------------------------------- posted payments of subscribers
+    @api.model
+    def _security_locked_payment_entry_fields(self):
+        """Fields of a posted payment entry that the lock protects: its state
+        (reset, cancel), items, accounting values and what makes it count as
+        a payment of the subscriber (also the stored computed
+        ``security_in_balance``, writable over RPC)."""
+        return {
+            "state",
+            "line_ids",
+            "partner_id",
+            "date",
+            "journal_id",
+            "currency_id",
+            "company_id",
+            "origin_payment_id",
+            "security_is_payment",
+            "security_in_balance",
+            "security_contract_id",
+        }
+
+    def _security_posted_payment_entries(self):
+        """The posted entries among these of payments received from
+        subscribers: entries of our payment channels and transfers of funds
+        (``security_is_payment``) and entries of any posted payment of a
+        subscriber."""
+        return self.filtered(
+            lambda move: (
+                move.state == "posted"
+                and (
+                    move.security_is_payment
+                    or move.origin_payment_id.filtered(
+                        lambda payment: payment._security_is_posted_subscriber_payment()
+                    )
+                )
             )
+        )
+
+    def _security_check_posted_payment_change(self):
+        """Refuse undoing a posted payment entry of a subscriber unless the
+        company allows editing posted payments and the user is a Security
+        Billing Manager (``res.company._security_check_payment_edit``; code
+        running as superuser is trusted).
+
+        Called by every path that undoes such an entry:
+
+        - ``account.move``: ``button_draft``, ``button_cancel``, ``unlink``,
+          ``write`` of ``_security_locked_payment_entry_fields`` (e.g. its
+          state), ``_reverse_moves`` (the reversal wizard
+          ``account.move.reversal``: ``refund_moves``, ``modify_moves``,
+          ``reverse_moves``);
+        - ``account.move.line``: ``create`` on the entry, ``write`` of its
+          items' accounting fields (partner, account, amounts, entry),
+          ``unlink``, ``remove_move_reconcile``;
+        - ``account.partial.reconcile`` on the entry's receivable items:
+          ``unlink`` (unreconcile, also from the invoice's payment widget
+          ``account.move.js_remove_outstanding_partial`` or from the
+          invoice's side) and ``write`` of what it settles.
+
+        The payment itself (``account.payment``: ``action_draft``,
+        ``action_cancel``, ``unlink``, ``write`` of its locked fields, among
+        them its entry ``move_id``) follows the same rule through
+        ``account.payment._security_check_posted_change``.
+        """
+        for move in self._security_posted_payment_entries():
+            move.company_id._security_check_payment_edit(
+                self.env._("Payment entry %(move)s", move=move.display_name)
+            )
+
+    def _security_check_payment_entry_write(self, vals):
+        """The lock on writing ``vals`` on these entries: the posted payment
+        entries whose locked fields would change."""
+        locked = self._security_locked_payment_entry_fields() & vals.keys()
+        if locked:
+            self._security_posted_payment_entries().filtered(
+                lambda move: any(
+                    self._field_will_change(move, vals, fname) for fname in locked
+                )
+            )._security_check_posted_payment_change()
+
+    def unlink(self):
+        self._security_check_posted_payment_change()
+        return super().unlink()
 
     def button_draft(self):
         self._security_check_posted_payment_change()
@@ -367,6 +442,10 @@ class AccountMove(models.Model):
     def button_cancel(self):
         self._security_check_posted_payment_change()
         return super().button_cancel()
+
+    def _reverse_moves(self, default_values_list=None, cancel=False):
+        self._security_check_posted_payment_change()
+        return super()._reverse_moves(default_values_list, cancel=cancel)
 
     @api.model
     def _security_search_balance(self, group_field, fname, operator, value):

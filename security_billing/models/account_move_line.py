@@ -23,6 +23,7 @@ class AccountMoveLine(models.Model):
             )
 
     def write(self, vals):
+        self._security_check_payment_entry_write(vals)
         # Odoo tracks the changed fields of posted entries' lines; with no
         # tracked field in vals it still describes every field of the model
         # (fields_get([])): e.g. twice per reconciliation, which resets the
@@ -38,6 +39,67 @@ class AccountMoveLine(models.Model):
         """A field written to the cache only: not stored, no inverse."""
         field = self._fields.get(fname)
         return bool(field) and not field.store and not field.inverse
+
+    # ------------------------------------------- posted payments of subscribers
+    @api.model
+    def _security_locked_payment_line_fields(self):
+        """Fields of the items of a posted payment entry that the lock
+        protects: Odoo's lock-date and reconciliation fields (partner,
+        account, amounts, date...), the entry they belong to and the stored
+        computed fields the balances are summed from (writable over RPC)."""
+        protected = self._get_lock_date_protected_fields()
+        return (
+            set(protected["fiscal"])
+            | set(protected["reconciliation"])
+            | {
+                "move_id",
+                "debit",
+                "credit",
+                "amount_residual",
+                "amount_residual_currency",
+                "reconciled",
+                "parent_state",
+                "security_in_balance",
+                "security_contract_id",
+            }
+        )
+
+    def _security_check_payment_entry_write(self, vals):
+        """The lock on writing ``vals`` on these items: the posted payment
+        entries whose items' locked fields would change, or that would get
+        an item (``move_id``)."""
+        locked = self._security_locked_payment_line_fields() & vals.keys()
+        if not locked:
+            return
+        Move = self.env["account.move"]
+        entries = self.move_id._security_posted_payment_entries()
+        changed = self.filtered(
+            lambda line: (
+                line.move_id in entries
+                and any(Move._field_will_change(line, vals, fname) for fname in locked)
+            )
+        )
+        target = Move.browse(vals.get("move_id") or [])
+        (changed.move_id | target)._security_check_posted_payment_change()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        move_ids = {vals["move_id"] for vals in vals_list if vals.get("move_id")}
+        if move_ids:
+            self.env["account.move"].browse(
+                move_ids
+            )._security_check_posted_payment_change()
+        return super().create(vals_list)
+
+    def unlink(self):
+        self.move_id._security_check_posted_payment_change()
+        return super().unlink()
+
+    def remove_move_reconcile(self):
+        (
+            self.matched_debit_ids | self.matched_credit_ids
+        )._security_check_posted_payment_change()
+        return super().remove_move_reconcile()
 
     @api.model
     def _security_get_open_mmr_debits_many(self, keys):

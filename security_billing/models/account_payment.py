@@ -318,6 +318,7 @@ class AccountPayment(models.Model):
     def _security_locked_fields(self):
         """Fields of a posted subscriber payment that only managers may change."""
         return set(self._get_trigger_fields_to_synchronize()) | {
+            "move_id",
             "memo",
             "payment_method_line_id",
             "security_category_id",

@@ -65,9 +65,9 @@ class ResCompany(models.Model):
         if not self.security_allow_payment_edit:
             raise UserError(
                 _(
-                    "%(label)s is posted: editing or cancelling posted payments "
-                    "is not allowed in company %(company)s (Security Billing "
-                    "settings).",
+                    "%(label)s is posted: changing, cancelling, reversing or "
+                    "unreconciling posted payments is not allowed in company "
+                    "%(company)s (Security Billing settings).",
                     label=label,
                     company=self.name,
                 )
@@ -78,7 +78,7 @@ class ResCompany(models.Model):
             raise UserError(
                 _(
                     "%(label)s is posted: only a Security Billing Manager may "
-                    "edit or cancel it.",
+                    "change, cancel, reverse or unreconcile it.",
                     label=label,
                 )
             )

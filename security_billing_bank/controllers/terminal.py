@@ -7,6 +7,13 @@ rules and the result codes live in ``security.terminal.provider``.
 
 The database: the route is ``auth="none"`` without session, so the server
 must select the database by itself (one database, or ``--db-filter``).
+
+The source address is ``request.httprequest.remote_addr`` and nothing else
+(no header is read here). Without ``--proxy-mode`` it is the TCP peer. With
+``--proxy-mode`` and an ``X-Forwarded-Host`` header, Odoo's ProxyFix (one
+trusted hop) makes it the last ``X-Forwarded-For`` value: the reverse proxy
+must overwrite (or append to) that header and Odoo must be reachable only
+through it, or anyone can claim an allowed address (readme/CONFIGURE.md).
 """
 
 import base64

@@ -63,6 +63,40 @@ RPC_SURFACE = {
         "core rights; a locked posted subscriber payment cannot be cancelled",
     ),
     ("account.move", "init"): (FRAMEWORK, "runs at install; no effect twice"),
+    ("account.move", "unlink"): (
+        FRAMEWORK,
+        "ACL of account.move; a locked posted subscriber payment entry stays",
+    ),
+    ("account.move.line", "create"): (
+        FRAMEWORK,
+        "ACL of account.move.line; no new item on a locked payment entry",
+    ),
+    ("account.move.line", "unlink"): (
+        FRAMEWORK,
+        "ACL of account.move.line; items of a locked payment entry stay",
+    ),
+    ("account.move.line", "remove_move_reconcile"): (
+        FRAMEWORK,
+        "core rights; a locked posted subscriber payment stays reconciled",
+    ),
+    ("account.partial.reconcile", "write"): (
+        FRAMEWORK,
+        "ACL; partials of a locked subscriber payment cannot be rewritten",
+    ),
+    ("account.partial.reconcile", "unlink"): (
+        FRAMEWORK,
+        "ACL; partials of a locked subscriber payment stay",
+    ),
+    ("contract.contract", "create"): (
+        FRAMEWORK,
+        "ACL: billing users; status fields are the manager's, a saved "
+        "method must be the customer's",
+    ),
+    ("contract.contract", "write"): (
+        FRAMEWORK,
+        "ACL: billing users; status fields are the manager's, a saved "
+        "method must be the customer's",
+    ),
     ("account.move.line", "write"): (FRAMEWORK, "ACL of account.move.line"),
     ("account.partial.reconcile", "create"): (
         FRAMEWORK,
@@ -93,13 +127,18 @@ RPC_SURFACE = {
     ("product.template", "create"): (FRAMEWORK, "ACL of product.template"),
     ("res.partner", "create"): (
         FRAMEWORK,
-        "ACL of res.partner; account numbers unique per company",
+        "ACL of res.partner; billing fields need the billing groups",
     ),
     ("res.partner", "write"): (
         FRAMEWORK,
-        "ACL of res.partner; account numbers unique per company",
+        "ACL of res.partner; billing fields need the billing groups, "
+        "renumbering a subscriber with payments the manager",
     ),
     ("res.partner", "init"): (FRAMEWORK, "runs at install; no effect twice"),
+    ("res.partner", "copy_data"): (
+        FRAMEWORK,
+        "a copy by a user without billing rights is a plain contact",
+    ),
     ("security.site", "create"): (FRAMEWORK, "ACL: billing users"),
     ("security.site", "write"): (FRAMEWORK, "ACL: billing users"),
     ("security.terminal.provider", "write"): (

@@ -102,7 +102,9 @@ class AccountMove(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self._security_check_balance_flags_create(vals_list)
         # context security_payment_move_vals: {payment id: values of its entry}
+        # (integer keys: no XML-RPC or JSON-RPC caller can send them)
         by_payment = self.env.context.get("security_payment_move_vals")
         if by_payment:
             vals_list = [
@@ -110,6 +112,55 @@ class AccountMove(models.Model):
                 for vals in vals_list
             ]
         return super().create(vals_list)
+
+    # ------------------------------------------------ what makes a balance
+    @api.model
+    def _security_balance_flag_fields(self):
+        """Fields deciding whether an entry counts in a subscriber's balance:
+        computed (``security_is_mmr``, ``security_in_balance``) or set by the
+        payment channels when they create the entry (``security_is_payment``).
+        Nobody writes them, over RPC or in a form."""
+        return {"security_is_mmr", "security_in_balance", "security_is_payment"}
+
+    @api.model
+    def _security_refuse_balance_flags(self, fnames):
+        labels = ", ".join(
+            sorted(
+                self._fields[fname]._description_string(self.env) for fname in fnames
+            )
+        )
+        raise UserError(
+            self.env._(
+                "%(fields)s: computed from the contract and the payment channel, "
+                "these fields cannot be written.",
+                fields=labels,
+            )
+        )
+
+    @api.model
+    def _security_check_balance_flags_create(self, vals_list):
+        """Only code running as superuser creates an entry already marked as
+        a subscriber payment (the transfer of funds); the payment channels
+        mark theirs through ``account.payment._security_create_posted``."""
+        if self.env.su:
+            return
+        flags = self._security_balance_flag_fields()
+        given = {fname for vals in vals_list for fname in flags if vals.get(fname)}
+        if given:
+            self._security_refuse_balance_flags(given)
+
+    def _security_check_balance_flags_write(self, vals):
+        if self.env.su:
+            return
+        flags = self._security_balance_flag_fields() & vals.keys()
+        changed = {
+            fname
+            for fname in flags
+            for move in self
+            if self._field_will_change(move, vals, fname)
+        }
+        if changed:
+            self._security_refuse_balance_flags(changed)
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
@@ -121,6 +172,7 @@ class AccountMove(models.Model):
     def write(self, vals):
         if self._security_is_unchanged_write(vals):
             return True
+        self._security_check_balance_flags_write(vals)
         self._security_check_payment_entry_write(vals)
         return super().write(vals)
 

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
 
@@ -23,6 +24,7 @@ class AccountMoveLine(models.Model):
             )
 
     def write(self, vals):
+        self._security_check_balance_fields_write(vals)
         self._security_check_payment_entry_write(vals)
         # Odoo tracks the changed fields of posted entries' lines; with no
         # tracked field in vals it still describes every field of the model
@@ -39,6 +41,49 @@ class AccountMoveLine(models.Model):
         """A field written to the cache only: not stored, no inverse."""
         field = self._fields.get(fname)
         return bool(field) and not field.store and not field.inverse
+
+    # ------------------------------------------------ what makes a balance
+    @api.model
+    def _security_balance_fields(self):
+        """Stored computed fields of the items the balances are summed from:
+        reconciliation computes them, nobody writes them."""
+        return {
+            "security_in_balance",
+            "amount_residual",
+            "amount_residual_currency",
+            "reconciled",
+        }
+
+    def _security_check_balance_fields_write(self, vals):
+        """Refuse writing the balance fields of items that count in a
+        subscriber's balance (code running as superuser is trusted)."""
+        fnames = self._security_balance_fields() & vals.keys()
+        if not fnames or self.env.su:
+            return
+        Move = self.env["account.move"]
+        changed = {
+            fname
+            for line in self.filtered("security_in_balance")
+            for fname in fnames
+            if Move._field_will_change(line, vals, fname)
+        }
+        if changed:
+            self.browse()._security_refuse_balance_fields(changed)
+
+    @api.model
+    def _security_refuse_balance_fields(self, fnames):
+        labels = ", ".join(
+            sorted(
+                self._fields[fname]._description_string(self.env) for fname in fnames
+            )
+        )
+        raise UserError(
+            self.env._(
+                "%(fields)s: computed from the reconciliations of the subscriber's "
+                "items, these fields cannot be written.",
+                fields=labels,
+            )
+        )
 
     # ------------------------------------------- posted payments of subscribers
     @api.model

@@ -138,7 +138,15 @@ class SecurityTransferFunds(models.TransientModel):
             return {"type": "ir.actions.act_window_close"}
         credits = self._lock_source_credit_lines()
         self._check_transfer(credits)
-        move = self.env["account.move"].create(self._prepare_move_vals(credits))
+        # Only the system marks an entry as a subscriber payment
+        # (account.move._security_check_balance_flags_create); the user's
+        # rights were checked by the wizard, who did it stays in create_uid.
+        move = (
+            self.env["account.move"]
+            .sudo()
+            .create(self._prepare_move_vals(credits))
+            .sudo(False)
+        )
         move.action_post()
         self.move_id = move
         request._record_results({request: {"move_id": move.id}})

@@ -26,6 +26,7 @@ LOCKED = (
     r"payments is not allowed in company .* \(Security Billing settings\)"
 )
 MANAGER_ONLY = r"is posted: only a Security Billing Manager may change"
+COMPUTED = r"computed .* these fields cannot be written"
 
 
 class RpcError(Exception):
@@ -193,13 +194,20 @@ class TestPostedPaymentLockRpc(SecurityBillingCase, HttpCase):
         for vals in (
             {"state": "draft"},
             {"state": "cancel"},
-            {"security_is_payment": False},
             {"origin_payment_id": False},
         ):
             with self.subTest(vals=vals):
                 self._assert_refused(
                     LOCKED, self.user, "account.move", "write", move.ids, vals
                 )
+        self._assert_refused(
+            COMPUTED,
+            self.user,
+            "account.move",
+            "write",
+            move.ids,
+            {"security_is_payment": False},
+        )
 
     def test_deleting_the_entry_or_its_items_refused(self):
         # force_delete is a context key: anyone may send it over XML-RPC
@@ -246,7 +254,8 @@ class TestPostedPaymentLockRpc(SecurityBillingCase, HttpCase):
 
     def test_writing_computed_balance_fields_refused(self):
         """Stored computed fields are writable over RPC: the ones the
-        balances are summed from are locked too."""
+        balances are summed from are refused to everyone (see
+        test_balance_flags_of_an_invoice_refused_to_everyone)."""
         line = self._receivable(self.credit_payment)
         for vals in (
             {"security_in_balance": False},
@@ -255,10 +264,10 @@ class TestPostedPaymentLockRpc(SecurityBillingCase, HttpCase):
         ):
             with self.subTest(vals=vals):
                 self._assert_refused(
-                    LOCKED, self.user, "account.move.line", "write", line.ids, vals
+                    COMPUTED, self.user, "account.move.line", "write", line.ids, vals
                 )
         self._assert_refused(
-            LOCKED,
+            COMPUTED,
             self.user,
             "account.move",
             "write",
@@ -389,3 +398,81 @@ class TestPostedPaymentLockRpc(SecurityBillingCase, HttpCase):
             ),
             1,
         )
+
+    # ------------------------------------------------- what makes a balance
+    def _open_invoice(self, name):
+        partner = self._create_subscriber(name)
+        invoice = self._invoice_contract(self._create_mmr_contract(partner))
+        self.assertEqual(partner.security_balance, -30.0)
+        return partner, invoice
+
+    def test_balance_flags_of_an_invoice_refused_to_everyone(self):
+        """The flags that make an invoice count in a balance and its items'
+        residuals are computed: no user, manager included, writes them over
+        RPC to make a debt disappear (issue 14, same class as exploit 6)."""
+        partner, invoice = self._open_invoice("Open Debt")
+        receivable = invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        writes = [
+            ("account.move", invoice.ids, {"security_is_mmr": False}),
+            ("account.move", invoice.ids, {"security_in_balance": False}),
+            ("account.move.line", receivable.ids, {"security_in_balance": False}),
+            ("account.move.line", receivable.ids, {"amount_residual": 0.0}),
+            (
+                "account.move.line",
+                receivable.ids,
+                {"reconciled": True, "amount_residual": 0.0},
+            ),
+        ]
+        for user in (self.user, self.manager):
+            for model, ids, vals in writes:
+                with self.subTest(user=user.login, model=model, vals=vals):
+                    with self.assertRaises(RpcError) as caught:
+                        self._rpc(user, model, "write", ids, vals)
+                    self.assertRegex(caught.exception.args[0]["message"], COMPUTED)
+                    self.assertEqual(partner.security_balance, -30.0)
+                    self.assertEqual(partner.security_balance_due, 30.0)
+
+    def test_an_entry_cannot_pose_as_a_subscriber_payment(self):
+        """Marking any journal entry as a subscriber payment would credit the
+        balance without a payment: refused at creation and later."""
+        partner, invoice = self._open_invoice("Posing Debt")
+        receivable = invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        entry_vals = {
+            "move_type": "entry",
+            "journal_id": self.company_data["default_journal_misc"].id,
+            "security_is_payment": True,
+            "line_ids": [
+                Command.create(
+                    {
+                        "account_id": receivable.account_id.id,
+                        "partner_id": partner.id,
+                        "credit": 30.0,
+                    }
+                ),
+                Command.create(
+                    {
+                        "account_id": self.company_data["default_account_revenue"].id,
+                        "debit": 30.0,
+                    }
+                ),
+            ],
+        }
+        with self.assertRaises(RpcError) as caught:
+            self._rpc(self.manager, "account.move", "create", [entry_vals])
+        self.assertRegex(caught.exception.args[0]["message"], r"cannot be written")
+        entry_vals.pop("security_is_payment")
+        [entry_id] = self._rpc(self.manager, "account.move", "create", [entry_vals])
+        with self.assertRaises(RpcError):
+            self._rpc(
+                self.manager,
+                "account.move",
+                "write",
+                [entry_id],
+                {"security_is_payment": True},
+            )
+        self._rpc(self.manager, "account.move", "action_post", [entry_id])
+        self.assertEqual(partner.security_balance, -30.0)

@@ -7,9 +7,10 @@ portal read over HTTP as the portal user, and the device-app export as the
 real payload the connector would upload.
 
 The factories are those of the other test packages: the portal case (portal
-users, HTTP helpers, the demo provider) is the base class; the token,
-billing contract and terminal provider factories are borrowed from the
-dunning, billing and terminal cases (their classmethods, bound here).
+users, HTTP helpers, the demo provider) and the billing case (billing
+contracts, the billing run as its tests run it) are the bases; the token and
+terminal provider factories are borrowed from the dunning and terminal cases
+(their classmethods, bound here).
 """
 
 import base64
@@ -53,12 +54,11 @@ def export_rows(connector):
     return {row["hubId"]: row for row in json.loads(payload["content"])}
 
 
-class ScenarioCase(SecurityPortalCase):
+class ScenarioCase(SecurityPortalCase, BillingCase):
     """The portal case (Alice and Bob are the neighbours of the story) with
     a payment terminal provider and an Ajax app connector."""
 
     _create_token = DunningCase.__dict__["_create_token"]
-    _create_billing_contract = BillingCase.__dict__["_create_billing_contract"]
     _create_terminal_provider = TerminalCase.__dict__["_create_provider"]
 
     @classmethod
@@ -66,16 +66,16 @@ class ScenarioCase(SecurityPortalCase):
         super().setUpClass()
         cls.terminal = cls._create_terminal_provider("scenario-qiwi")
         cls.connector = create_ajax_connector(cls.env)
-        cls.runs = cls.env["security.billing.run"]
 
     # --------------------------------------------------------------- the days
     def _day(self, days):
         """Today + ``days`` (negative: in the past)."""
         return self.today + timedelta(days=days)
 
-    def _run_billing(self, day):
-        """The daily billing run of the company, as on ``day``."""
-        return self.runs._security_start(trigger="cron", date_ref=day)
+    def _run_billing_on(self, day):
+        """The billing run of the company as on ``day``, run to its end as
+        the billing tests run it."""
+        return self._run_billing(day.isoformat())
 
     def _run_autopay(self, day):
         return self.env["security.autopay.attempt"]._security_run_autopay(date_ref=day)

@@ -65,7 +65,7 @@ class TestMonthInTheLife(ScenarioCase):
             return day0 + timedelta(days=n)
 
         # 1. the billing run of day 0
-        run = self._run_billing(day0)
+        run = self._run_billing_on(day0)
         invoice = run.invoice_ids.filtered(
             lambda m: m.security_contract_id == self.contract
         )

@@ -45,7 +45,7 @@ class TestPromiseBroken(ScenarioCase):
 
     def test_promise_broken(self):
         today = self.today
-        run = self._run_billing(self.start)
+        run = self._run_billing_on(self.start)
         self.assertEqual(
             run.invoice_ids.filtered(
                 lambda m: m.security_contract_id == self.contract

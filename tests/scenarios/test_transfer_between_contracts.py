@@ -56,7 +56,7 @@ class TestTransferBetweenContracts(ScenarioCase):
         }
 
     def test_transfer_between_contracts(self):
-        run = self._run_billing(self.start)
+        run = self._run_billing_on(self.start)
         bills = {
             contract.name: run.invoice_ids.filtered(
                 lambda m, c=contract: m.security_contract_id == c

@@ -16,7 +16,6 @@ terminal provider factories are borrowed from the dunning and terminal cases
 import base64
 import json
 import xml.etree.ElementTree as ET
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from lxml import html as lxml_html
@@ -67,11 +66,7 @@ class ScenarioCase(SecurityPortalCase, BillingCase):
         cls.terminal = cls._create_terminal_provider("scenario-qiwi")
         cls.connector = create_ajax_connector(cls.env)
 
-    # --------------------------------------------------------------- the days
-    def _day(self, days):
-        """Today + ``days`` (negative: in the past)."""
-        return self.today + timedelta(days=days)
-
+    # ------------------------------------------------------------ the crons
     def _run_billing_on(self, day):
         """The billing run of the company as on ``day``, run to its end as
         the billing tests run it."""

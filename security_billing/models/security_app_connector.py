@@ -16,6 +16,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
+from ..tools.spreadsheet import csv_text
 from .security_app_export_log import LOG_STATES
 from .security_site import AJAX_HUB_RE, VENDORS
 
@@ -465,11 +466,23 @@ class SecurityAppConnector(models.Model):
         return content, "json", "application/json"
 
     def _serialize_csv(self, rows, now):
+        """Text cells escaped against formulas (``csv_text``); the amounts
+        (fee, balance) are numbers and stay as they are."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(ROW_FIELDS)
         for row in rows:
-            writer.writerow(self._string_row(row))
+            hub, fee, balance, currency, blocked, payment_date = self._string_row(row)
+            writer.writerow(
+                (
+                    csv_text(hub),
+                    fee,
+                    balance,
+                    csv_text(currency),
+                    csv_text(blocked),
+                    csv_text(payment_date),
+                )
+            )
         return out.getvalue(), "csv", "text/csv"
 
     def _row_digest(self, row):

@@ -13,6 +13,8 @@ import xlsxwriter
 
 from odoo import api, fields, models
 
+from odoo.addons.security_billing.tools.spreadsheet import XLSX_TEXT_OPTIONS, csv_text
+
 COLUMNS = ("account_ref", "name", "address", "amount_owed", "recommended_amount")
 AMOUNT_COLUMNS = ("amount_owed", "recommended_amount")
 CSV_DELIMITER = ";"
@@ -128,7 +130,7 @@ class SecurityDebtRegistry(models.AbstractModel):
         for row in rows:
             writer.writerow(
                 [
-                    f"{row[c]:.2f}" if c in AMOUNT_COLUMNS else row.get(c) or ""
+                    f"{row[c]:.2f}" if c in AMOUNT_COLUMNS else csv_text(row.get(c))
                     for c in columns
                 ]
             )
@@ -137,7 +139,7 @@ class SecurityDebtRegistry(models.AbstractModel):
     @api.model
     def _render_xlsx(self, rows, columns):
         buffer = io.BytesIO()
-        workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+        workbook = xlsxwriter.Workbook(buffer, dict(XLSX_TEXT_OPTIONS, in_memory=True))
         sheet = workbook.add_worksheet(self.env._("Debt registry")[:31])
         bold = workbook.add_format({"bold": True})
         money = workbook.add_format({"num_format": "0.00"})

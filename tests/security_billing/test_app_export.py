@@ -5,7 +5,9 @@ database, ORM and payments are real.
 """
 
 import base64
+import csv
 import hashlib
+import io
 import json
 import threading
 import time
@@ -240,6 +242,28 @@ class TestAppExport(SecurityBillingCase):
         self.assertEqual(data["generatedAt"], "2024-03-15T10:20:30Z")
         self.assertEqual(
             data["records"], json.loads(self._golden().replace("USD", self.currency))
+        )
+
+    def test_csv_cells_cannot_become_formulas(self):
+        """A device id a spreadsheet would run as a formula gets a leading
+        apostrophe in the CSV file; amounts stay numbers."""
+        for number, device in enumerate(("=1+2", "@SUM(A1)", "-3+4", "\tX")):
+            self._create_site(
+                self.partner_a,
+                self.contract_a,
+                vendor="paxton",
+                device_id=device,
+                name=f"Paxton {number}",
+            )
+        connector = self.connector.copy({"vendor": "csv", "site_vendor": "paxton"})
+        content = connector._security_build_payload(now=NOW)["content"]
+        parsed = list(csv.reader(io.StringIO(content)))
+        self.assertEqual(
+            sorted(row[0] for row in parsed[1:]),
+            sorted(["'=1+2", "'@SUM(A1)", "'-3+4", "'\tX"]),
+        )
+        self.assertEqual(
+            parsed[1][1:], ["300.00", "-300.00", self.currency, "false", "2024-02-01"]
         )
 
     def test_ajax_needs_full_file_and_valid_filter(self):

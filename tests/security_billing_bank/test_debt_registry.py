@@ -88,6 +88,35 @@ class TestDebtRegistry(BankCase):
         self.assertEqual([line[0] for line in parsed[1:]], [IVAN, ANNA, SHIELD])
         self.assertEqual(parsed[2][3], "0.00")
 
+    def test_csv_cells_cannot_become_formulas(self):
+        """A street or a name that a spreadsheet would run as a formula is
+        written with a leading apostrophe; amounts stay numbers."""
+        self.ivan.write({"name": "@SUM(1+1) Petrov", "street": "=cmd|' /C calc'!A0"})
+        self.anna.write({"name": "-2+3 Sidorova", "street": "+1+1", "zip": False})
+        rows = self.debts._get_rows(include_address=True)
+        rendered = self.debts._render(rows, "csv", include_address=True)
+        text = base64.b64decode(rendered["content"]).decode("utf-8")
+        parsed = list(csv.reader(io.StringIO(text), delimiter=";"))
+        self.assertEqual(
+            parsed[1][:4],
+            [IVAN, "'@SUM(1+1) P***", "'=cmd|' /C calc'!A0, 101000, Moscow", "30.00"],
+        )
+        self.assertEqual(parsed[2][1:3], ["'-2+3 S***", "'+1+1"])
+        for line in parsed[1:]:
+            for cell in line:
+                self.assertFalse(cell.startswith(("=", "+", "-", "@")), cell)
+
+    def test_xlsx_cells_are_text(self):
+        self.ivan.write({"name": "=HYPERLINK(1) Petrov", "street": "=1+1"})
+        rows = self.debts._get_rows(include_address=True)
+        rendered = self.debts._render(rows, "xlsx", include_address=True)
+        sheet = openpyxl.load_workbook(
+            io.BytesIO(base64.b64decode(rendered["content"]))
+        ).active
+        self.assertEqual(sheet["B2"].value, "=HYPERLINK(1) P***")
+        self.assertEqual(sheet["C2"].value, "=1+1, 101000, Moscow")
+        self.assertEqual((sheet["B2"].data_type, sheet["C2"].data_type), ("s", "s"))
+
     def test_xlsx_file(self):
         rows = self.debts._get_rows()
         rendered = self.debts._render(rows, "xlsx")

@@ -17,6 +17,7 @@
     "data": [
         "security/ir.model.access.csv",
         "security/security_terminal_rules.xml",
+        "security/security_debt_registry_rules.xml",
         "data/account_statement_import_sheet_mapping_data.xml",
         "wizards/security_bank_line_assign_views.xml",
         "wizards/security_debt_registry_wizard_views.xml",

@@ -13,6 +13,7 @@ import xlsxwriter
 
 from odoo import api, fields, models
 
+from odoo.addons.security_billing.tools.access import check_billing_company_access
 from odoo.addons.security_billing.tools.spreadsheet import XLSX_TEXT_OPTIONS, csv_text
 
 COLUMNS = ("account_ref", "name", "address", "amount_owed", "recommended_amount")
@@ -32,7 +33,9 @@ class SecurityDebtRegistry(models.AbstractModel):
     def _get_rows(self, debtors_only=False, include_address=False):
         """One dict per subscriber of the current company, by account number:
         ``account_ref``, ``name`` (masked), ``address`` (when asked),
-        ``amount_owed`` and ``recommended_amount``."""
+        ``amount_owed`` and ``recommended_amount``. Billing users only
+        (``_security_check_registry_access``)."""
+        self._security_check_registry_access()
         partners = self.env["res.partner"].search(
             self._get_subscriber_domain(), order="security_account_ref, id"
         )
@@ -53,6 +56,15 @@ class SecurityDebtRegistry(models.AbstractModel):
                 )
             )
         return rows
+
+    @api.model
+    def _security_check_registry_access(self):
+        """The registry lists every debtor of the current company with the
+        amounts (summed in SQL) and addresses: billing users of that company
+        only, whoever calls it (the wizard, the API)."""
+        check_billing_company_access(
+            self.env, self.env.company, self.env._("the debt registry")
+        )
 
     @api.model
     def _get_subscriber_domain(self):

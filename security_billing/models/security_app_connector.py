@@ -695,7 +695,11 @@ class SecurityAppConnector(models.Model):
 
     # ----------------------------------------------------------------- actions
     def action_export_now(self):
+        """Build and upload now. The upload runs as superuser with the stored
+        credentials: only users who may change the connector (write access,
+        the billing managers) may trigger it."""
         self.ensure_one()
+        self.check_access("write")
         log = self._security_export(trigger="manual")
         return {
             "type": "ir.actions.act_window",
@@ -706,8 +710,10 @@ class SecurityAppConnector(models.Model):
         }
 
     def action_download_file(self):
-        """The file as it would be uploaded now (nothing is sent or logged)."""
+        """The file as it would be uploaded now (nothing is sent or logged);
+        for those who may read the connector."""
         self.ensure_one()
+        self.check_access("read")
         payload = self._security_build_payload()
         attachment = self._security_attach_download(payload)
         return {

@@ -129,7 +129,9 @@ class SecurityAppExportLog(models.Model):
         )
 
     def action_download(self):
+        """The file sent; for those who may read the log."""
         self.ensure_one()
+        self.check_access("read")
         return {
             "type": "ir.actions.act_url",
             "url": f"/web/content/{self.attachment_id.id}?download=true",

@@ -167,6 +167,10 @@ RPC_SURFACE = {
         "ACL of the wizard: billing users",
     ),
     # -------------------------------------------------------------- reports
+    ("report.security_billing.abstract_xlsx", "get_workbook_options"): (
+        FRAMEWORK,
+        "report_xlsx hook; returns xlsxwriter options, reads nothing",
+    ),
     ("report.security_billing.report_app_usage_xlsx", "generate_xlsx_report"): (
         USER,
         "called by the report route; checks the billing group and company",
@@ -202,7 +206,8 @@ RPC_SURFACE = {
     ),
     ("security.app.export.log", "action_download"): (
         READER,
-        "a URL of the log's attachment, served with the caller's rights",
+        "checks read access on the log; a URL of its attachment, served "
+        "with the caller's rights",
     ),
     ("security.billing.run", "action_security_run_billing_now"): (
         USER,

@@ -1,0 +1,92 @@
+"""Context keys sent by a remote caller decide no money, owner, contract or
+state (issue 14): every call goes over XML-RPC to the test HTTP server with an
+attacker's ``context``, as an integrator or a billing user could send it."""
+
+from odoo import Command
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from .dunning_common import DunningCase
+
+API = "security.billing.api"
+
+
+@tagged("post_install", "-at_install")
+class TestContextInjection(DunningCase, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        users = {
+            "sbctx_api": "security_billing.group_security_billing_api",
+            "sbctx_manager": "security_billing.group_security_billing_manager",
+        }
+        for login, group in users.items():
+            user = new_test_user(
+                cls.env,
+                login=login,
+                groups=group,
+                password=cls._password(login),
+                company_id=cls.company.id,
+                company_ids=[Command.set(cls.company.ids)],
+            )
+            setattr(cls, f"{login[6:]}_user", user)
+        cls.ref = cls.partner.security_account_ref
+        cls.other = cls._create_subscriber("Other Subscriber")
+        cls.other_contract = cls._create_mmr_contract(cls.other, price=45.0)
+
+    @staticmethod
+    def _password(login):
+        return f"{login}-Secret-1"
+
+    def _rpc(self, model, method, *args, user=None, **kwargs):
+        user = user or self.api_user
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname,
+            user.id,
+            self._password(user.login),
+            model,
+            method,
+            list(args),
+            kwargs,
+        )
+
+    def _register(self, amount, external_id, context):
+        result = self._rpc(
+            API, "register_payment", self.ref, amount, external_id, context=context
+        )
+        self.env.invalidate_all()
+        return self.env["account.payment"].browse(result["payment_id"])
+
+    # ------------------------------------------------------------- the payment
+    def test_extra_vals_in_context_change_no_money(self):
+        """The issue's exploit: 100,000 outbound instead of 10 inbound."""
+        payment = self._register(
+            10.0,
+            "ctx-1",
+            {
+                "security_payment_extra_vals": {
+                    "amount": 100000,
+                    "payment_type": "outbound",
+                }
+            },
+        )
+        self.assertEqual(payment.amount, 10.0)
+        self.assertEqual(payment.payment_type, "inbound")
+        self.assertEqual(payment.partner_id, self.partner)
+        request = self.env["security.payment.request"].search(
+            [("external_id", "=", "api:ctx-1")]
+        )
+        self.assertEqual(request.amount, payment.amount)
+        self.assertEqual(self.partner.security_balance, 10.0)
+
+    def test_default_contracts_in_context_bind_to_no_other_contract(self):
+        payment = self._register(
+            10.0,
+            "ctx-2",
+            {
+                "security_default_contract_ids": {
+                    str(self.partner.id): self.other_contract.id,
+                }
+            },
+        )
+        self.assertEqual(payment.security_contract_id, self.contract)
+        self.assertEqual(payment.move_id.security_contract_id, self.contract)

@@ -175,13 +175,14 @@ class ContractContract(models.Model):
             for row in self.env.cr.fetchall()
         }
 
-    def _security_on_balance_changed(self):
+    def _security_on_balance_changed(self, origin="payment"):
         """Hook: money moved for these contracts in the current transaction.
 
         Dunning recomputes the service status here; the app export schedules
-        an upload. Keep overrides cheap: this runs inside payment requests.
+        an upload. ``origin``: what moved the money, as logged on a status
+        change (``payment``, ``credit_note``). Keep overrides cheap: this runs
+        inside payment requests.
         """
-        origin = self.env.context.get("security_state_origin", "payment")
         self.env["security.promised.payment"]._security_close_covered(self)
         self._security_update_state(origin=origin, only_improve=True)
         # app status export (issue 6): one debounced UPDATE, no lock waits

@@ -90,3 +90,13 @@ class TestContextInjection(DunningCase, HttpCase):
         )
         self.assertEqual(payment.security_contract_id, self.contract)
         self.assertEqual(payment.move_id.security_contract_id, self.contract)
+
+    def test_state_origin_in_context_is_ignored(self):
+        self._mmr_invoice(self.contract, 30.0, days_ago=20)
+        self._run_dunning(0)
+        self.assertEqual(self.contract.security_state, "suspended")
+        self._register(30.0, "ctx-3", {"security_state_origin": "override"})
+        self.assertEqual(self.contract.security_state, "active")
+        log = self.contract.security_state_log_ids.sorted("id")[-1]
+        self.assertEqual((log.old_state, log.new_state), ("suspended", "active"))
+        self.assertEqual(log.origin, "payment")

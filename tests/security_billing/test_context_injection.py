@@ -100,3 +100,29 @@ class TestContextInjection(DunningCase, HttpCase):
         log = self.contract.security_state_log_ids.sorted("id")[-1]
         self.assertEqual((log.old_state, log.new_state), ("suspended", "active"))
         self.assertEqual(log.origin, "payment")
+
+    # ------------------------------------------------------- the stock OCA cron
+    def _contract_invoices(self, contract):
+        return self.env["account.move.line"].search(
+            [("contract_line_id", "in", contract.contract_line_ids.ids)]
+        )
+
+    def test_stock_cron_never_bills_mmr_contracts(self):
+        """OCA's public cron method, called remotely with the keys that used
+        to switch its domain to MMR contracts, leaves them to the billing
+        run."""
+        self.assertLessEqual(self.contract.recurring_next_date, self.today)
+        for context in (
+            {"security_billing_include_mmr": True},
+            {"security_billing_run": True},
+        ):
+            with self.subTest(context=context):
+                self._rpc(
+                    "contract.contract",
+                    "cron_recurring_create_invoice",
+                    user=self.manager_user,
+                    context=context,
+                )
+                self.env.invalidate_all()
+                self.assertFalse(self._contract_invoices(self.contract))
+                self.assertEqual(self.contract.recurring_next_date, self.today)

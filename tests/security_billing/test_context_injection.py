@@ -91,6 +91,37 @@ class TestContextInjection(DunningCase, HttpCase):
         self.assertEqual(payment.security_contract_id, self.contract)
         self.assertEqual(payment.move_id.security_contract_id, self.contract)
 
+    def test_remaining_internal_keys_change_no_payment(self):
+        """The internal flags that remain (batch posting, commits, billing
+        run, entry values, statement import) sent with a payment change
+        nothing of it."""
+        move_vals = {
+            "security_is_payment": False,
+            "security_contract_id": self.other_contract.id,
+        }
+        # keyed by the ids the payment may get (RPC keys are strings)
+        last = self.env["account.payment"].search([], order="id desc", limit=1).id
+        next_ids = [last + step for step in range(1, 4)]
+        payment = self._register(
+            10.0,
+            "ctx-5",
+            {
+                "security_payment_move_vals": {str(i): move_vals for i in next_ids},
+                "security_billing_batch_post": True,
+                "security_billing_no_commit": True,
+                "security_billing_run": True,
+                "security_billing_run_id": 1,
+                "security_bank_import": True,
+            },
+        )
+        self.assertEqual(payment.amount, 10.0)
+        self.assertEqual(payment.payment_type, "inbound")
+        self.assertEqual(payment.security_contract_id, self.contract)
+        self.assertTrue(payment.move_id.security_is_payment)
+        self.assertEqual(payment.move_id.security_contract_id, self.contract)
+        self.assertEqual(payment.move_id.state, "posted")
+        self.assertEqual(self.partner.security_balance, 10.0)
+
     def test_state_origin_in_context_is_ignored(self):
         self._mmr_invoice(self.contract, 30.0, days_ago=20)
         self._run_dunning(0)

@@ -190,8 +190,10 @@ class AccountPayment(models.Model):
     @api.model
     def _security_default_contracts(self, partners):
         """``{partner_id: contract}``: the MMR contract of each subscriber
-        that has exactly one (none otherwise)."""
-        contracts = self.env["contract.contract"].search(
+        that has exactly one active (none otherwise), whatever the caller's
+        ``active_test``."""
+        contracts = self.env["contract.contract"].with_context(active_test=True)
+        contracts = contracts.search(
             [("partner_id", "in", partners.ids), ("security_is_mmr", "=", True)]
         )
         grouped = contracts.grouped("partner_id")
@@ -202,7 +204,10 @@ class AccountPayment(models.Model):
 
     @api.model
     def _security_default_journal(self):
-        return self.env["account.journal"].search(
+        """The company's first active bank journal, whatever the caller's
+        ``active_test``."""
+        journals = self.env["account.journal"].with_context(active_test=True)
+        return journals.search(
             [
                 ("type", "=", "bank"),
                 ("company_id", "in", self.env.company._accessible_branches().ids),

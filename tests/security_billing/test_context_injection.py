@@ -91,6 +91,15 @@ class TestContextInjection(DunningCase, HttpCase):
         self.assertEqual(payment.security_contract_id, self.contract)
         self.assertEqual(payment.move_id.security_contract_id, self.contract)
 
+    def test_active_test_in_context_binds_to_no_archived_contract(self):
+        """Archived contracts stay out of the default contract of a payment,
+        also for a caller who sends ``active_test: False``."""
+        old_contract = self._create_mmr_contract(self.partner, price=10.0)
+        old_contract.active = False
+        payment = self._register(10.0, "ctx-6", {"active_test": False})
+        self.assertEqual(payment.security_contract_id, self.contract)
+        self.assertEqual(payment.move_id.security_contract_id, self.contract)
+
     def test_remaining_internal_keys_change_no_payment(self):
         """The internal flags that remain (batch posting, commits, billing
         run, entry values, statement import) sent with a payment change

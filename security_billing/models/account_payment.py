@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare, split_every
+from odoo.tools import clean_context, float_compare, split_every
 
 # Context of payments created and posted at once by the system.
 QUIET_CONTEXT = {
@@ -94,7 +94,11 @@ class AccountPayment(models.Model):
         external id, also within the batch, returns the first result with
         ``duplicate`` set. Returns the results, in the order of ``requests``.
         Any error raises for the whole batch (the caller isolates the lines).
+        The caller's ``default_<field>`` context keys are dropped: the
+        payments, their entries and reconciliations get no value from them
+        (e.g. another currency or counterpart account).
         """
+        self = self.with_context(clean_context(self.env.context))
         for request in requests:
             self._security_check_amount(request["amount"])
         requests = [

@@ -100,6 +100,60 @@ class TestContextInjection(DunningCase, HttpCase):
         self.assertEqual(payment.security_contract_id, self.contract)
         self.assertEqual(payment.move_id.security_contract_id, self.contract)
 
+    def _default_keys(self):
+        """Odoo's ``default_<field>`` keys of what a payment is created
+        without: its currency, its counterpart account."""
+        other_currency = self.env["res.currency"].with_context(active_test=False)
+        other_currency = other_currency.search(
+            [("id", "!=", self.company.currency_id.id)], limit=1
+        )
+        other_currency.active = True
+        self.env.flush_all()
+        return {
+            "default_currency_id": other_currency.id,
+            "default_destination_account_id": self.company_data[
+                "default_account_revenue"
+            ].id,
+            "default_amount": 100000,
+            "default_state": "draft",
+        }
+
+    def _assert_plain_payment(self, payment, amount):
+        self.assertEqual(payment.amount, amount)
+        self.assertEqual(payment.currency_id, self.company.currency_id)
+        self.assertEqual(
+            payment.destination_account_id,
+            self.partner.property_account_receivable_id,
+        )
+        self.assertEqual(payment.move_id.state, "posted")
+        self.assertEqual(self.partner.security_balance, amount)
+
+    def test_default_keys_in_context_change_no_api_payment(self):
+        payment = self._register(10.0, "ctx-7", self._default_keys())
+        self._assert_plain_payment(payment, 10.0)
+
+    def test_default_keys_in_context_change_no_manual_payment(self):
+        """The cash payment form, created and confirmed over XML-RPC by a
+        billing user with Odoo's ``default_`` keys of the payment."""
+        wizard_id = self._rpc(
+            "security.manual.payment",
+            "create",
+            {"partner_id": self.partner.id, "amount": 10.0},
+            user=self.manager_user,
+        )
+        self._rpc(
+            "security.manual.payment",
+            "action_confirm",
+            [wizard_id],
+            user=self.manager_user,
+            context=self._default_keys(),
+        )
+        self.env.invalidate_all()
+        payment = self.env["account.payment"].search(
+            [("partner_id", "=", self.partner.id)]
+        )
+        self._assert_plain_payment(payment, 10.0)
+
     def test_remaining_internal_keys_change_no_payment(self):
         """The internal flags that remain (batch posting, commits, billing
         run, entry values, statement import) sent with a payment change

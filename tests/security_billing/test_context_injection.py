@@ -220,3 +220,30 @@ class TestContextInjection(DunningCase, HttpCase):
                 self.env.invalidate_all()
                 self.assertFalse(self._contract_invoices(self.contract))
                 self.assertEqual(self.contract.recurring_next_date, self.today)
+
+    def test_run_billing_now_takes_nothing_from_the_context(self):
+        """The billing run started over XML-RPC with Odoo's ``default_`` keys
+        of an invoice and the run's own internal keys."""
+        other = self.env["security.billing.run"].create({"company_id": self.company.id})
+        context = dict(
+            self._default_keys(),
+            security_billing_run_id=other.id,
+            security_billing_include_mmr=True,
+            security_billing_no_commit=True,
+            default_move_type="out_refund",
+        )
+        action = self._rpc(
+            "security.billing.run",
+            "action_security_run_billing_now",
+            user=self.manager_user,
+            context=context,
+        )
+        self.env.invalidate_all()
+        run = self.env["security.billing.run"].browse(action["res_id"])
+        self.assertEqual(run.state, "done")
+        invoice = self._contract_invoices(self.contract).move_id
+        self.assertEqual(invoice.security_billing_run_id, run)
+        self.assertEqual(invoice.move_type, "out_invoice")
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.currency_id, self.company.currency_id)
+        self.assertEqual(invoice.amount_untaxed, 30.0)

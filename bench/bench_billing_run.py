@@ -175,17 +175,22 @@ def phase_build(args):
 
 
 def phase_stock(args):
-    """The stock OCA cron (drafts only), MMR contracts included."""
+    """What the stock OCA cron does (drafts only) on the due MMR contracts,
+    which the cron itself leaves to the billing run: OCA's invoice creation
+    of each company's contracts, as ``_cron_recurring_create`` calls it."""
     registry, odoo = odoo_env(args.db, args.addons_path)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        contracts = env["contract.contract"].with_context(
-            security_billing_include_mmr=True
-        )
+        Contract = env["contract.contract"]
+        today = odoo.fields.Date.context_today(Contract)
         meter = Meter(cr)
         meter.start()
         with profiled(args, "stock"):
-            contracts.cron_recurring_create_invoice()
+            contracts = Contract.search(Contract._security_billing_run_domain(today))
+            for company, company_contracts in contracts.grouped("company_id").items():
+                company_contracts.filtered(
+                    lambda c: not c.date_end or c.recurring_next_date <= c.date_end
+                ).with_company(company)._recurring_create_invoice(today)
         cr.commit()
         measured = meter.stop()
         cr.execute(

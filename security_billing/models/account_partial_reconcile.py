@@ -25,9 +25,7 @@ class AccountPartialReconcile(models.Model):
             | refunds.security_contract_id
         )
         if refunds and contracts:
-            contracts.with_context(
-                security_state_origin="credit_note"
-            )._security_on_balance_changed()
+            contracts._security_on_balance_changed(origin="credit_note")
         return partials
 
     # ------------------------------------------- posted payments of subscribers

@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare, split_every
+from odoo.tools import clean_context, float_compare, split_every
 
 # Context of payments created and posted at once by the system.
 QUIET_CONTEXT = {
@@ -49,13 +49,17 @@ class AccountPayment(models.Model):
         category=None,
         contract=None,
         memo=None,
+        extra_vals=None,
     ):
         """Register and allocate one incoming payment of a subscriber.
 
         Every channel calls this (or its batch form
         ``_security_register_payments``, which this is a batch of one of).
         With an ``external_id`` the call is idempotent: a repeated id returns
-        the first result and writes nothing.
+        the first result and writes nothing. ``extra_vals``: other values of
+        the payment given by the channel (e.g. the online payment's
+        transaction); they never replace the values decided here (amount,
+        direction, subscriber, contract, ...).
         Returns ``{"payment_id", "duplicate", "allocations": [...]}`` where
         allocations are ``{"invoice": name, "invoice_id": id, "amount": x}``.
         """
@@ -70,6 +74,7 @@ class AccountPayment(models.Model):
                     "category": category,
                     "contract": contract,
                     "memo": memo,
+                    "extra_vals": extra_vals,
                 }
             ]
         )[0]
@@ -81,7 +86,7 @@ class AccountPayment(models.Model):
         ``requests``: dicts with the arguments of
         ``_security_register_payment`` (``partner``, ``amount`` and optional
         ``external_id``, ``date``, ``journal``, ``category``, ``contract``,
-        ``memo``). The payments are created and posted together, their
+        ``memo``, ``extra_vals``). The payments are created and posted together, their
         external ids claimed by one statement, all of them allocated oldest
         first by one call of the allocation (one locking query) and the
         balance hook is called once for every subscriber touched. The result
@@ -89,7 +94,11 @@ class AccountPayment(models.Model):
         external id, also within the batch, returns the first result with
         ``duplicate`` set. Returns the results, in the order of ``requests``.
         Any error raises for the whole batch (the caller isolates the lines).
+        The caller's ``default_<field>`` context keys are dropped: the
+        payments, their entries and reconciliations get no value from them
+        (e.g. another currency or counterpart account).
         """
+        self = self.with_context(clean_context(self.env.context))
         for request in requests:
             self._security_check_amount(request["amount"])
         requests = [
@@ -166,13 +175,8 @@ class AccountPayment(models.Model):
         journal = self.env["account.journal"]
         if not all(req.get("journal") for req in requests):
             journal = self._security_default_journal()
-        payments = self.with_context(
-            security_default_contract_ids={
-                partner_id: contract.id for partner_id, contract in defaults.items()
-            }
-        )
         return [
-            payments._prepare_security_payment_vals(
+            self._prepare_security_payment_vals(
                 req["partner"],
                 req["amount"],
                 req.get("date"),
@@ -181,6 +185,8 @@ class AccountPayment(models.Model):
                 req.get("contract"),
                 req.get("memo"),
                 req.get("external_id"),
+                extra_vals=req.get("extra_vals"),
+                default_contracts=defaults,
             )
             for req in requests
         ]
@@ -188,8 +194,10 @@ class AccountPayment(models.Model):
     @api.model
     def _security_default_contracts(self, partners):
         """``{partner_id: contract}``: the MMR contract of each subscriber
-        that has exactly one (none otherwise)."""
-        contracts = self.env["contract.contract"].search(
+        that has exactly one active (none otherwise), whatever the caller's
+        ``active_test``."""
+        contracts = self.env["contract.contract"].with_context(active_test=True)
+        contracts = contracts.search(
             [("partner_id", "in", partners.ids), ("security_is_mmr", "=", True)]
         )
         grouped = contracts.grouped("partner_id")
@@ -200,7 +208,10 @@ class AccountPayment(models.Model):
 
     @api.model
     def _security_default_journal(self):
-        return self.env["account.journal"].search(
+        """The company's first active bank journal, whatever the caller's
+        ``active_test``."""
+        journals = self.env["account.journal"].with_context(active_test=True)
+        return journals.search(
             [
                 ("type", "=", "bank"),
                 ("company_id", "in", self.env.company._accessible_branches().ids),
@@ -251,21 +262,33 @@ class AccountPayment(models.Model):
 
     @api.model
     def _prepare_security_payment_vals(
-        self, partner, amount, date, journal, category, contract, memo, external_id
+        self,
+        partner,
+        amount,
+        date,
+        journal,
+        category,
+        contract,
+        memo,
+        external_id,
+        extra_vals=None,
+        default_contracts=None,
     ):
+        """Values of one subscriber payment, from the arguments only.
+
+        ``default_contracts``: ``{partner_id: contract}`` looked up once for a
+        batch (``_security_prepare_payments_vals``), else looked up here.
+        ``extra_vals``: the channel's other values (e.g. the online payment's
+        transaction); the values set here win over them.
+        """
         if not contract:
-            # looked up once for a batch (``_security_prepare_payments_vals``)
-            defaults = self.env.context.get("security_default_contract_ids")
-            if defaults is not None:
-                contract = self.env["contract.contract"].browse(
-                    defaults.get(partner.id)
-                )
-            else:
-                contract = self._security_default_contracts(partner).get(
-                    partner.id, self.env["contract.contract"]
-                )
+            if default_contracts is None:
+                default_contracts = self._security_default_contracts(partner)
+            contract = default_contracts.get(partner.id, self.env["contract.contract"])
         journal = journal or self._security_default_journal()
         return {
+            # channel-specific values first: they decide no money or owner
+            **(extra_vals or {}),
             "payment_type": "inbound",
             "partner_type": "customer",
             "partner_id": partner.id,
@@ -277,8 +300,6 @@ class AccountPayment(models.Model):
             "security_external_id": external_id or False,
             "security_category_id": category.id if category else False,
             "security_contract_id": contract.id,
-            # channel-specific values, e.g. the online payment's transaction
-            **self.env.context.get("security_payment_extra_vals", {}),
         }
 
     def _security_allocate(self):

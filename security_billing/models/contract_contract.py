@@ -183,13 +183,14 @@ class ContractContract(models.Model):
             for row in self.env.cr.fetchall()
         }
 
-    def _security_on_balance_changed(self):
+    def _security_on_balance_changed(self, origin="payment"):
         """Hook: money moved for these contracts in the current transaction.
 
         Dunning recomputes the service status here; the app export schedules
-        an upload. Keep overrides cheap: this runs inside payment requests.
+        an upload. ``origin``: what moved the money, as logged on a status
+        change (``payment``, ``credit_note``). Keep overrides cheap: this runs
+        inside payment requests.
         """
-        origin = self.env.context.get("security_state_origin", "payment")
         self.env["security.promised.payment"]._security_close_covered(self)
         self._security_update_state(origin=origin, only_improve=True)
         # app status export (issue 6): one debounced UPDATE, no lock waits
@@ -535,27 +536,28 @@ class ContractContract(models.Model):
     # ------------------------------------------------------ billing run (issue 3)
     @api.model
     def _get_contracts_to_invoice_domain(self, date_ref=None):
-        """MMR contracts are billed (and posted) by the security billing run.
-
-        In a billing run (context ``security_billing_run``) the domain is the
-        due MMR contracts; the stock OCA cron bills the other contracts only,
-        so it never leaves draft invoices of MMR contracts behind.
-        """
+        """MMR contracts are billed (and posted) by the security billing run
+        only (``_security_billing_run_domain``): the stock OCA cron bills the
+        other contracts, so it never leaves draft invoices of MMR contracts
+        behind, whatever its caller's context."""
         domain = super()._get_contracts_to_invoice_domain(date_ref)
-        if self.env.context.get("security_billing_run"):
-            return expression.AND(
-                [
-                    domain,
-                    [
-                        ("security_is_mmr", "=", True),
-                        ("contract_type", "=", "sale"),
-                        ("generation_type", "=", "invoice"),
-                    ],
-                ]
-            )
-        if self.env.context.get("security_billing_include_mmr"):
-            return domain
         return expression.AND([domain, [("security_is_mmr", "=", False)]])
+
+    @api.model
+    def _security_billing_run_domain(self, date_ref=None):
+        """The contracts a billing run bills: OCA's due contracts that are MMR
+        sale contracts generating invoices."""
+        domain = super()._get_contracts_to_invoice_domain(date_ref)
+        return expression.AND(
+            [
+                domain,
+                [
+                    ("security_is_mmr", "=", True),
+                    ("contract_type", "=", "sale"),
+                    ("generation_type", "=", "invoice"),
+                ],
+            ]
+        )
 
     def _prepare_invoice(self, date_invoice, journal=None):
         vals = super()._prepare_invoice(date_invoice, journal=journal)
@@ -636,7 +638,7 @@ class ContractContract(models.Model):
         return moves, errors
 
     def _security_filter_due(self, date_ref):
-        domain = self._get_contracts_to_invoice_domain(date_ref)
+        domain = self._security_billing_run_domain(date_ref)
         return self.filtered_domain(domain).filtered(
             lambda c: not c.date_end or c.recurring_next_date <= c.date_end
         )

@@ -48,27 +48,31 @@ class PaymentTransaction(models.Model):
         category = self.env["security.payment.category"]._get_by_code(
             "autopay" if self.security_attempt_ids else "online"
         )
-        contract = (
-            self.security_attempt_ids.contract_id[:1]
-            or (self.invoice_ids.security_contract_id[:1])
-        )
-        payments = self.env["account.payment"].with_context(
-            security_payment_extra_vals={
-                "payment_method_line_id": method_line.id,
-                "payment_token_id": self.token_id.id,
-                "payment_transaction_id": self.id,
-                "currency_id": self.currency_id.id,
-            }
-        )
-        result = payments._security_register_payment(
+        result = self.env["account.payment"]._security_register_payment(
             self.partner_id.commercial_partner_id,
             self.amount,
             external_id=f"online:{provider.code}:{self.reference}",
             journal=provider.journal_id,
             category=category,
-            contract=contract,
+            contract=self._security_payment_contract(),
             memo=" - ".join(filter(None, (self.reference, self.provider_reference))),
+            extra_vals={
+                "payment_method_line_id": method_line.id,
+                "payment_token_id": self.token_id.id,
+                "payment_transaction_id": self.id,
+                "currency_id": self.currency_id.id,
+            },
         )
         payment = self.env["account.payment"].browse(result["payment_id"])
         self.payment_id = payment
         return payment
+
+    def _security_payment_contract(self):
+        """The MMR contract this transaction pays, read from its records: the
+        contract of its autopay attempt, else of the invoice it pays (empty:
+        the subscriber's only MMR contract, if any)."""
+        self.ensure_one()
+        return (
+            self.security_attempt_ids.contract_id[:1]
+            or self.invoice_ids.security_contract_id[:1]
+        )

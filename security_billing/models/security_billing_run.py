@@ -199,10 +199,8 @@ class SecurityBillingRun(models.Model):
 
     def _security_contracts_domain(self):
         self.ensure_one()
-        contracts = self.env["contract.contract"].with_context(
-            security_billing_run=True
-        )
-        return contracts._get_contracts_to_invoice_domain(self.date_ref) + [
+        contracts = self.env["contract.contract"]
+        return contracts._security_billing_run_domain(self.date_ref) + [
             ("company_id", "=", self.company_id.id)
         ]
 

@@ -1,4 +1,3 @@
-from . import account_payment
 from . import contract_contract
 from . import payment_transaction
 from . import res_company

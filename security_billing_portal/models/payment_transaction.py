@@ -27,14 +27,10 @@ class PaymentTransaction(models.Model):
         "from now on.",
     )
 
-    def _security_register_payment(self):
-        """The core hook registers subscriber payments through the one entry
-        point (idempotent on the transaction reference); a Billing page payment
-        is bound to the contract of its card."""
-        if not self.security_contract_id:
-            return super()._security_register_payment()
-        tx = self.with_context(security_portal_contract_id=self.security_contract_id.id)
-        return super(PaymentTransaction, tx)._security_register_payment()
+    def _security_payment_contract(self):
+        """A Billing page payment pays the contract of the card it came from
+        (set on the transaction by the portal controller at its creation)."""
+        return super()._security_payment_contract() or self.security_contract_id
 
     def _post_process(self):
         res = super()._post_process()

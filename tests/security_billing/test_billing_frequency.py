@@ -85,11 +85,9 @@ class TestBillingFrequency(BillingCase):
         # In arrears: invoiced the day after the period it covers.
         self.assertEqual(str(arrears.recurring_next_date), "2025-04-01")
         self.assertFalse(
-            self.env["contract.contract"]
-            .with_context(security_billing_run=True)
-            .search(
+            self.env["contract.contract"].search(
                 [("id", "=", arrears.id)]
-                + arrears._get_contracts_to_invoice_domain(self._date("2025-03-31"))
+                + arrears._security_billing_run_domain(self._date("2025-03-31"))
             )
         )
         invoice = arrears._recurring_create_invoice(self._date("2025-04-01"))

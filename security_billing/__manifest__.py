@@ -32,6 +32,7 @@
         "data/security_notification_templates.xml",
         "data/security_billing_run_cron.xml",
         "data/queue_job_channel_data.xml",
+        "data/queue_job_function_data.xml",
         "wizards/security_manual_payment_views.xml",
         "wizards/security_transfer_funds_views.xml",
         "wizards/security_billing_report_wizard_views.xml",

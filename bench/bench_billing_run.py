@@ -7,8 +7,8 @@ fresh process each:
 
 * stock: ``contract.contract.cron_recurring_create_invoice()`` (OCA), which
   creates draft invoices only, in one transaction;
-* ours: the security billing run, which creates AND posts the invoices, in
-  batches committed one by one.
+* ours: the security billing run, which creates AND posts the invoices, its
+  chunks run one after the other in the process, each committed.
 
 Prints for each: wall time, CPU time of the Python process and of its
 PostgreSQL backend (/proc/<pid>/schedstat, 0 if PostgreSQL is remote) and SQL
@@ -27,7 +27,10 @@ installed (faster than installing); without it a new one is installed.
 ``--db NAME`` reuses a database already built by a previous run (with
 ``--keep``), skipping the build. ``--db-prefix`` names the databases created
 (``<prefix>_src|stock|ours_<count>_<pid>``; default ``sb_bench``).
-``--phases stock`` or ``ours`` runs one side only; ``--profile PATH`` writes a
+``--phases stock`` or ``ours`` runs one side only; ``jobs`` adds the billing
+run as queue_job chunk jobs on a real server (``--workers=2``, jobrunner
+channels ``root:1`` then ``root:2``, through prod_check_billing.py), and prints
+1 vs 2 job workers against the stock cron; ``--profile PATH`` writes a
 cProfile of each phase to ``PATH.stock`` / ``PATH.ours`` (slows it down a
 lot: use it for proportions, not times). ``--addons-path`` can point at
 another checkout to measure the code before a change on the same data.
@@ -39,6 +42,7 @@ import contextlib
 import cProfile
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -202,7 +206,8 @@ def phase_stock(args):
 
 
 def phase_ours(args):
-    """The security billing run: create and post, batches committed."""
+    """The security billing run: create and post, its chunks run one after
+    the other in this process (``queue_job__no_delay``), each committed."""
     registry, odoo = odoo_env(args.db, args.addons_path)
     rss_at = {}
     with registry.cursor() as cr:
@@ -211,29 +216,35 @@ def phase_ours(args):
             "security_billing.billing_run_batch_size", str(args.batch_size)
         )
         cr.commit()
-        run_class = type(env["security.billing.run"])
-        process_batch = run_class._security_process_batch
+        chunk_class = type(env["security.billing.run.chunk"])
+        bill_range = chunk_class._security_bill_range
         done = [0]
 
-        def measured(self, contract_ids):
-            result = process_batch(self, contract_ids)
-            done[0] += len(contract_ids)
+        def measured(self):
+            result = bill_range(self)
+            done[0] += self.contract_total
             for mark in CHECKPOINTS:
                 if done[0] >= mark and mark not in rss_at:
                     rss_at[mark] = round(rss_mb(), 1)
             return result
 
-        run_class._security_process_batch = measured
+        chunk_class._security_bill_range = measured
         meter = Meter(cr)
         meter.start()
         with profiled(args, "ours"):
-            run = env["security.billing.run"]._security_start(trigger="manual")
+            run = (
+                env["security.billing.run"]
+                .with_context(queue_job__no_delay=True)
+                ._security_start(trigger="manual")
+            )
+        cr.commit()
         measured = meter.stop()
         cr.execute(
             "SELECT state, count(*) FROM account_move "
             "WHERE move_type = 'out_invoice' GROUP BY state"
         )
         states = dict(cr.fetchall())
+        run.invalidate_recordset()
         errors = run.error_count
         created = run.invoice_count
     return dict(
@@ -244,6 +255,32 @@ def phase_ours(args):
         rss_mb_after=rss_at,
         peak_rss_mb=peak_rss_mb(),
     )
+
+
+def run_jobs(db, args, channels):
+    """The billing run on a real server (prod_check_billing.py) whose
+    jobrunner has ``channels``; returns (wall seconds, invoices)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("prod_check_billing.py")),
+            "--db",
+            db,
+            "--channels",
+            channels,
+            "--addons-path",
+            args.addons_path,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    sys.stdout.write(out.stdout)
+    wall = re.search(r"wall time:\s+([\d.]+) s", out.stdout)
+    invoices = re.search(r"invoices:\s+(\d+) =", out.stdout)
+    if out.returncode or not (wall and invoices):
+        sys.stderr.write(out.stderr[-3000:])
+        raise RuntimeError(f"the jobs run ({channels}) failed its checks")
+    return {"seconds": float(wall.group(1)), "created": int(invoices.group(1))}
 
 
 @contextlib.contextmanager
@@ -306,7 +343,8 @@ def main():
     parser.add_argument(
         "--phases",
         default="stock,ours",
-        help="phases to run, comma-separated (default stock,ours)",
+        help="phases to run, comma-separated: stock, ours, jobs (1 and 2 job "
+        "workers on a real server) (default stock,ours)",
     )
     parser.add_argument(
         "--profile",
@@ -324,25 +362,55 @@ def main():
     suffix = f"{args.count}_{os.getpid()}"
     prefix = args.db_prefix
     source = args.db or f"{prefix}_src_{suffix}"
-    stock_db, ours_db = f"{prefix}_stock_{suffix}", f"{prefix}_ours_{suffix}"
     phases = args.phases.split(",")
-    stock = ours = None
+    dbs = {
+        phase: f"{prefix}_{phase}_{suffix}"
+        for phase in ("stock", "ours", "jobs1", "jobs2")
+        if phase in phases or (phase.startswith("jobs") and "jobs" in phases)
+    }
+    results = {}
     try:
         if not args.db:
             build_database(args, source)
-        for name in (stock_db, ours_db):
+        for name in dbs.values():
             sh("createdb", "-T", source, name)
-        if "stock" in phases:
+        if "stock" in dbs:
             print("stock OCA cron (drafts only) ...", flush=True)
-            stock = run_phase("stock", stock_db, args)
-        if "ours" in phases:
-            print("security billing run (create and post) ...", flush=True)
-            ours = run_phase("ours", ours_db, args)
+            results["stock"] = run_phase("stock", dbs["stock"], args)
+        if "ours" in dbs:
+            print("security billing run, chunks in this process ...", flush=True)
+            results["ours"] = run_phase("ours", dbs["ours"], args)
+        for phase, channels in (
+            ("jobs1", "root:1,root.security_billing:1"),
+            ("jobs2", "root:2,root.security_billing:2"),
+        ):
+            if phase in dbs:
+                print(f"billing run as jobs, server --workers=2, {channels} ...")
+                results[phase] = run_jobs(dbs[phase], args, channels)
     finally:
         if not args.keep:
-            for name in (stock_db, ours_db) + (() if args.db else (source,)):
+            for name in list(dbs.values()) + ([] if args.db else [source]):
                 dropdb(name)
-    report(args, stock, ours)
+    report(args, results.get("stock"), results.get("ours"))
+    report_jobs(results)
+
+
+def report_jobs(results):
+    stock = results.get("stock")
+    for phase, label in (("jobs1", "1 job worker"), ("jobs2", "2 job workers")):
+        jobs = results.get(phase)
+        if not jobs:
+            continue
+        line = (
+            f"billing run, {label}:     {jobs['seconds']:8.1f} s wall  "
+            f"{jobs['created'] / jobs['seconds']:.1f} invoices/s"
+        )
+        if stock:
+            line += f"   stock / this: {stock['seconds'] / jobs['seconds']:.2f}x wall"
+        print(line + ("  (goal >= 4x)" if phase == "jobs2" and stock else ""))
+    if results.get("jobs1") and results.get("jobs2"):
+        speedup = results["jobs1"]["seconds"] / results["jobs2"]["seconds"]
+        print(f"2 job workers / 1:               {speedup:.2f}x wall")
 
 
 def describe(result):

@@ -16,6 +16,7 @@
         "mail",
         "sms",
         "report_xlsx",
+        "queue_job",
     ],
     "data": [
         "security/security_billing_groups.xml",
@@ -30,6 +31,8 @@
         "data/security_dunning_data.xml",
         "data/security_notification_templates.xml",
         "data/security_billing_run_cron.xml",
+        "data/queue_job_channel_data.xml",
+        "data/queue_job_function_data.xml",
         "wizards/security_manual_payment_views.xml",
         "wizards/security_transfer_funds_views.xml",
         "wizards/security_billing_report_wizard_views.xml",

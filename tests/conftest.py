@@ -10,6 +10,10 @@ import os
 
 import pytest
 
+# No jobrunner in the test process: queue_job starts one with the HTTP server
+# of --odoo-http; the tests run the jobs themselves (queue_job's test helpers).
+os.environ["ODOO_QUEUE_JOB_CHANNELS"] = "root:0"
+
 
 def pytest_configure(config):
     if not (

@@ -10,6 +10,7 @@ from . import contract_contract
 from . import contract_line
 from . import security_billing_run
 from . import security_billing_run_error
+from . import security_billing_run_chunk
 from . import security_billing_demo
 from . import account_move
 from . import account_move_line

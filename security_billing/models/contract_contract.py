@@ -1,8 +1,11 @@
 import logging
 
+from psycopg2 import OperationalError
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
 from .account_move import PAID_STATES
 
@@ -700,12 +703,17 @@ class ContractContract(models.Model):
         try:
             with self.env.cr.savepoint():
                 return self._security_bill(date_ref), []
+        except OperationalError as exc:
+            if exc.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                raise  # a concurrent transaction: the whole chunk is retried
+            error = exc
         except Exception as exc:  # logged and skipped
-            if len(self) == 1:
-                _logger.warning("Billing of contract %s failed: %s", self.id, exc)
-                return self.env["account.move"], [
-                    (self, self._security_error_message(exc))
-                ]
+            error = exc
+        if len(self) == 1:
+            _logger.warning("Billing of contract %s failed: %s", self.id, error)
+            return self.env["account.move"], [
+                (self, self._security_error_message(error))
+            ]
         half = len(self) // 2
         moves_a, errors_a = self[:half]._security_bill_isolating(date_ref)
         moves_b, errors_b = self[half:]._security_bill_isolating(date_ref)

@@ -1,11 +1,14 @@
 import logging
 import threading
-import zlib
 
-from odoo import api, fields, models
+from psycopg2 import errors as pgerrors
+
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 from odoo.tools import split_every
+
+from odoo.addons.queue_job.job import Job, identity_exact
 
 _logger = logging.getLogger(__name__)
 
@@ -18,18 +21,26 @@ BILLING_CONTEXT = {
     "mail_auto_subscribe_no_notify": True,
 }
 
+# queue.job states of a job that will still run
+LIVE_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
+
 
 class SecurityBillingRun(models.Model):
     """One execution of the billing of due MMR contracts of a company.
 
-    Contracts are billed in batches, each committed on its own: a crash
-    loses at most the batch in progress, and a rerun bills only what is
-    still due (OCA ``contract`` advances the next invoice date in the
-    transaction that creates the invoice). A contract that fails is logged
-    and skipped; the other contracts of its batch are billed.
+    Starting a run only creates it and enqueues its chunks: the due
+    contracts at start, by id ranges of ``billing_run_batch_size``, each a
+    job of the channel ``root.security_billing.billing`` (OCA
+    ``queue_job``), run in parallel by the jobrunner. A chunk is one
+    transaction: a crash loses at most the chunk in progress, and its rerun
+    bills only what is still due (OCA ``contract`` advances the next invoice
+    date in the transaction that creates the invoice). A contract that fails
+    is logged and skipped; the other contracts of its chunk are billed. The
+    chunk that finishes last closes the run. One run per company at a time.
     """
 
     _name = "security.billing.run"
+    _inherit = ["mail.thread"]
     _description = "Security Billing Run"
     _order = "id desc"
     _rec_name = "name"
@@ -73,6 +84,20 @@ class SecurityBillingRun(models.Model):
         default="running",
         index=True,
     )
+    contract_total = fields.Integer(
+        string="Contracts Due",
+        readonly=True,
+        help="Due MMR contracts when the run started.",
+    )
+    chunk_count = fields.Integer(string="Chunks", readonly=True)
+    chunk_done_count = fields.Integer(string="Chunks Done", readonly=True)
+    chunk_ids = fields.One2many(
+        "security.billing.run.chunk", "run_id", string="Chunks Log", readonly=True
+    )
+    progress = fields.Float(
+        compute="_compute_progress",
+        help="Share of the contracts due at start whose chunk is done.",
+    )
     contract_count = fields.Integer(string="Contracts Processed", readonly=True)
     invoice_count = fields.Integer(string="Invoices Created", readonly=True)
     invoice_amount = fields.Monetary(string="Amount Invoiced", readonly=True)
@@ -84,6 +109,23 @@ class SecurityBillingRun(models.Model):
         "account.move", "security_billing_run_id", string="Invoices", readonly=True
     )
 
+    def _auto_init(self):
+        res = super()._auto_init()
+        # One run per company at a time, also for two starts at once. Runs
+        # left "running" without chunks by the former synchronous billing
+        # died with their worker.
+        self.env.cr.execute(
+            "UPDATE security_billing_run SET state = 'interrupted' "
+            "WHERE state = 'running' AND COALESCE(chunk_count, 0) = 0"
+        )
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS security_billing_run_one_running
+                ON security_billing_run (company_id) WHERE state = 'running'
+            """
+        )
+        return res
+
     @api.depends("date_ref", "trigger")
     def _compute_name(self):
         triggers = dict(self._fields["trigger"]._description_selection(self.env))
@@ -94,6 +136,19 @@ class SecurityBillingRun(models.Model):
                 trigger=triggers.get(run.trigger, ""),
             )
 
+    @api.depends("state", "contract_total", "chunk_ids.state")
+    def _compute_progress(self):
+        for run in self:
+            if run.state == "done" or not run.contract_total:
+                run.progress = 100.0 if run.state == "done" else 0.0
+                continue
+            done = sum(
+                run.chunk_ids.filtered(lambda c: c.state == "done").mapped(
+                    "contract_total"
+                )
+            )
+            run.progress = 100.0 * done / run.contract_total
+
     # ------------------------------------------------------------ entry points
     @api.model
     def _cron_security_billing_run(self):
@@ -101,7 +156,8 @@ class SecurityBillingRun(models.Model):
 
     @api.model
     def _security_run_all_companies(self, date_ref=None):
-        """Bill every company's due MMR contracts (the daily cron)."""
+        """Start the billing of every company's due MMR contracts (the daily
+        cron); a company whose run is still going is skipped."""
         runs = self.browse()
         for company in self.env["res.company"].sudo().search([]):
             runs |= (
@@ -113,7 +169,8 @@ class SecurityBillingRun(models.Model):
 
     @api.model
     def action_security_run_billing_now(self):
-        """Button: bill the current company's due MMR contracts now."""
+        """Button: start the billing of the current company's due MMR
+        contracts and open the run (its chunks run in the background)."""
         self.check_access("read")
         if not self.env.user.has_group("security_billing.group_security_billing_user"):
             raise UserError(self.env._("Only Security Billing users may run billing."))
@@ -129,44 +186,82 @@ class SecurityBillingRun(models.Model):
 
     @api.model
     def _security_start(self, trigger="manual", date_ref=None, raise_if_busy=True):
-        """Create the run of the current company and execute it."""
-        company = self.env.company
-        lock_key = zlib.crc32(f"security.billing.run:{company.id}".encode())
-        self.env.cr.execute("SELECT pg_try_advisory_lock(%s)", [lock_key])
-        if not self.env.cr.fetchone()[0]:
-            if raise_if_busy:
-                raise UserError(
-                    self.env._(
-                        "A billing run of %(company)s is already in progress.",
-                        company=company.name,
-                    )
-                )
-            return self.browse()
-        try:
-            run = self.sudo()._security_create_run(trigger, date_ref)
-            run._security_execute()
-        finally:
-            self.env.cr.execute("SELECT pg_advisory_unlock(%s)", [lock_key])
+        """Create the run of the current company and enqueue its chunks.
+
+        Refused (``UserError``, or nothing returned if not
+        ``raise_if_busy``) while a run of the company is running.
+        """
+        run = self.sudo()._security_create_run(trigger, date_ref, raise_if_busy)
+        if run:
+            run._security_enqueue_chunks()
         return run.with_env(self.env)
 
     @api.model
-    def _security_create_run(self, trigger, date_ref):
+    def _security_create_run(self, trigger, date_ref, raise_if_busy=True):
         company = self.env.company
-        # Holding the company's lock: a run still "running" died with its worker.
-        self.search([("company_id", "=", company.id), ("state", "=", "running")]).write(
+        if self._security_close_dead_runs(company):
+            return self._security_busy(company, raise_if_busy)
+        try:
+            with self.env.cr.savepoint():
+                return self.with_context(
+                    mail_create_nolog=True, mail_create_nosubscribe=True
+                ).create(
+                    {
+                        "company_id": company.id,
+                        "trigger": trigger,
+                        "date_ref": date_ref or fields.Date.context_today(self),
+                        "date_started": fields.Datetime.now(),
+                        "user_id": self.env.uid,
+                    }
+                )
+        except pgerrors.UniqueViolation:
+            # another transaction started a run of the company meanwhile
+            return self._security_busy(company, raise_if_busy)
+
+    @api.model
+    def _security_busy(self, company, raise_if_busy):
+        if raise_if_busy:
+            raise UserError(
+                self.env._(
+                    "A billing run of %(company)s is already in progress: wait "
+                    "for it to finish (see Billing Runs).",
+                    company=company.name,
+                )
+            )
+        return self.browse()
+
+    @api.model
+    def _security_close_dead_runs(self, company):
+        """Mark *Interrupted* the running runs of ``company`` that no job
+        will finish (a job failed or was cancelled, or a worker died);
+        returns the runs still going."""
+        running = self.search(
+            [("company_id", "=", company.id), ("state", "=", "running")]
+        )
+        going = running.filtered(lambda run: run._security_has_live_jobs())
+        (running - going).write(
             {"state": "interrupted", "date_finished": fields.Datetime.now()}
         )
-        run = self.create(
-            {
-                "company_id": company.id,
-                "trigger": trigger,
-                "date_ref": date_ref or fields.Date.context_today(self),
-                "date_started": fields.Datetime.now(),
-                "user_id": self.env.uid,
-            }
+        return going
+
+    def _security_has_live_jobs(self):
+        """Whether a job of a chunk of this run not done will still run."""
+        self.ensure_one()
+        uuids = [
+            uuid
+            for uuid in self.chunk_ids.filtered(lambda c: c.state != "done")
+            .sudo()
+            .mapped("job_uuid")
+            if uuid
+        ]
+        return bool(
+            uuids
+            and self.env["queue.job"]
+            .sudo()
+            .search_count(
+                [("uuid", "in", uuids), ("state", "in", LIVE_JOB_STATES)], limit=1
+            )
         )
-        self._security_commit()
-        return run
 
     # --------------------------------------------------------------- execution
     @api.model
@@ -178,6 +273,10 @@ class SecurityBillingRun(models.Model):
         )
 
     @api.model
+    def _security_billing_context(self):
+        return dict(BILLING_CONTEXT)
+
+    @api.model
     def _security_in_test_mode(self):
         return bool(
             odoo_module.current_test
@@ -185,16 +284,21 @@ class SecurityBillingRun(models.Model):
             or getattr(threading.current_thread(), "testing", False)
         )
 
-    def _security_commit(self):
-        """Commit the work done so far, except in tests (savepoints there) and
-        inside a larger transaction (context ``security_billing_no_commit``,
-        e.g. demo data loaded by the module installation)."""
-        if not (
+    def _security_can_commit(self):
+        """Whether the billing may commit its own transactions: not in tests
+        (savepoints there) nor inside a larger transaction (context
+        ``security_billing_no_commit``, e.g. demo data loaded by the module
+        installation)."""
+        return not (
             self._security_in_test_mode()
             or self.env.context.get("security_billing_no_commit")
-        ):
-            # Each batch is committed on its own: a crash loses at most the
-            # batch in progress (the purpose of the billing run).
+        )
+
+    def _security_commit(self):
+        """Commit the work done so far when the billing may commit."""
+        if self._security_can_commit():
+            # A chunk is committed before the run counts it (see
+            # _security_update_progress).
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _security_contracts_domain(self):
@@ -204,87 +308,141 @@ class SecurityBillingRun(models.Model):
             ("company_id", "=", self.company_id.id)
         ]
 
-    def _security_execute(self):
-        """Bill the due contracts batch by batch, then close the run."""
+    def _security_enqueue_chunks(self):
+        """Split the due contracts in chunks by id ranges, one job each."""
         self.ensure_one()
-        contracts = self.env["contract.contract"].with_company(self.company_id)
-        contract_ids = contracts.search(
-            self._security_contracts_domain(), order="id"
-        ).ids
-        for batch_ids in split_every(self._security_batch_size(), contract_ids):
-            self._security_process_batch(list(batch_ids))
-            self._security_commit()
-            self.env.invalidate_all()
-        self.write({"state": "done", "date_finished": fields.Datetime.now()})
-        self._security_commit()
-        _logger.info(
-            "%s: %s contracts, %s invoices, %s errors",
-            self.name,
-            self.contract_count,
-            self.invoice_count,
-            self.error_count,
-        )
-        return True
-
-    def _security_process_batch(self, contract_ids):
-        """Bill one batch; a failure of the batch itself is logged, not raised."""
-        self.ensure_one()
-        contracts = (
+        contract_ids = (
             self.env["contract.contract"]
             .with_company(self.company_id)
-            .with_context(
-                security_billing_run=True,
-                security_billing_run_id=self.id,
-                **BILLING_CONTEXT,
-            )
-            .browse(contract_ids)
+            .search(self._security_contracts_domain(), order="id")
+            .ids
         )
-        try:
-            with self.env.cr.savepoint():
-                moves, errors = contracts._security_bill_due(self.date_ref)
-                self._security_record(contracts, moves, errors)
-        except Exception as exc:  # any failure must not stop the run
-            _logger.exception("%s: batch failed", self.name)
-            self._security_record(
-                contracts.browse(),
-                self.env["account.move"],
-                [
-                    (
-                        contracts.browse(),
-                        self.env._(
-                            "A batch of %(count)s contracts (ids %(first)s to "
-                            "%(last)s) failed and was not billed: %(error)s",
-                            count=len(contract_ids),
-                            first=contract_ids[0],
-                            last=contract_ids[-1],
-                            error=exc,
-                        ),
-                    )
-                ],
-            )
-
-    def _security_record(self, contracts, moves, errors):
-        """Add a batch's figures and errors to the run."""
-        self.ensure_one()
-        self.env["security.billing.run.error"].create(
+        chunks = self.env["security.billing.run.chunk"].create(
             [
                 {
                     "run_id": self.id,
-                    "contract_id": contract.id or False,
-                    "message": str(message),
+                    "sequence": sequence,
+                    "first_contract_id": batch[0],
+                    "last_contract_id": batch[-1],
+                    "contract_total": len(batch),
                 }
-                for contract, message in errors
+                for sequence, batch in enumerate(
+                    split_every(self._security_batch_size(), contract_ids), 1
+                )
             ]
         )
-        self.write(
-            {
-                "contract_count": self.contract_count + len(contracts),
-                "invoice_count": self.invoice_count + len(moves),
-                "invoice_amount": self.invoice_amount
-                + sum(moves.mapped("amount_total_signed")),
-                "error_count": self.error_count + len(errors),
-            }
+        self.write({"contract_total": len(contract_ids), "chunk_count": len(chunks)})
+        if not chunks:
+            self._security_add_up_chunks()
+            return chunks
+        for chunk in chunks:
+            job = chunk.with_delay(
+                description=self.env._(
+                    "%(run)s: contracts %(first)s to %(last)s",
+                    run=self.name,
+                    first=chunk.first_contract_id,
+                    last=chunk.last_contract_id,
+                ),
+                identity_key=identity_exact,
+            )._security_run_chunk()
+            if isinstance(job, Job):  # not run at once (queue_job__no_delay)
+                chunk.job_uuid = job.uuid
+        return chunks
+
+    def _security_update_progress(self):
+        """Add up the run's chunks; the chunk that finishes last closes it.
+
+        Chunks run in parallel in REPEATABLE READ transactions, which see
+        neither the other chunks' rows committed meanwhile nor may update
+        a row another committed meanwhile: the run is updated in a short
+        READ COMMITTED transaction of its own, after the chunk's commit,
+        under a row lock on the run: the chunks count one after the other,
+        each sees every chunk committed before it.
+        """
+        self.ensure_one()
+        if not self._security_can_commit():
+            self._security_add_up_chunks()
+            return
+        with self.env.registry.cursor() as cr:
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            self.with_env(self.env(cr=cr))._security_add_up_chunks()
+        self.invalidate_recordset()
+
+    def _security_add_up_chunks(self):
+        self.ensure_one()
+        cr = self.env.cr
+        cr.execute(
+            "SELECT state FROM security_billing_run WHERE id = %s FOR UPDATE",
+            [self.id],
         )
+        state = cr.fetchone()[0]
+        self.env["security.billing.run.chunk"].flush_model()
+        cr.execute(
+            """
+            SELECT count(*) FILTER (WHERE state = 'done'),
+                   COALESCE(sum(contract_count), 0),
+                   COALESCE(sum(invoice_count), 0),
+                   COALESCE(sum(invoice_amount), 0),
+                   COALESCE(sum(error_count), 0)
+              FROM security_billing_run_chunk
+             WHERE run_id = %s
+            """,
+            [self.id],
+        )
+        done, contracts, invoices, amount, errors = cr.fetchone()
+        self.invalidate_recordset()
+        vals = {
+            "chunk_done_count": done,
+            "contract_count": contracts,
+            "invoice_count": invoices,
+            "invoice_amount": amount,
+            "error_count": errors,
+        }
+        closing = state == "running" and done >= self.chunk_count
+        if closing:
+            vals.update(state="done", date_finished=fields.Datetime.now())
+        self.write(vals)
+        if closing:
+            _logger.info(
+                "%s: %s contracts, %s invoices, %s errors",
+                self.name,
+                contracts,
+                invoices,
+                errors,
+            )
+            self._security_notify_done()
+
+    def _security_notify_done(self):
+        """Tell the user who started the run that it is done: a message on
+        the run (in their inbox) and a notification in their browser."""
+        self.ensure_one()
+        message = self.env._(
+            "Billing run done: %(contracts)s contracts billed, %(invoices)s "
+            "invoices (%(amount)s), %(errors)s errors.",
+            contracts=self.contract_count,
+            invoices=self.invoice_count,
+            amount=self.invoice_amount,
+            errors=self.error_count,
+        )
+        user = self.user_id
+        notify = user and user.id != SUPERUSER_ID and not user.share
+        # from OdooBot: Odoo notifies neither the author of a message nor
+        # the user who posts it
+        self.with_user(SUPERUSER_ID).message_post(
+            body=message,
+            subtype_xmlid="mail.mt_note",
+            partner_ids=user.partner_id.ids if notify else [],
+        )
+        if notify:
+            user._bus_send(
+                "simple_notification",
+                {
+                    "type": "warning" if self.error_count else "success",
+                    "title": self.name,
+                    "message": message,
+                    "sticky": bool(self.error_count),
+                },
+            )
 
     # ----------------------------------------------------------------- actions
     def action_view_invoices(self):

@@ -172,8 +172,12 @@ class TestBillingRun(BillingCase):
         self.assertEqual(partner.security_balance, 20.0)
 
     def test_cron_bills_every_company(self):
-        runs = self.runs._cron_security_billing_run()
+        runs = self.runs._cron_security_billing_run().sudo()  # every company's
         self.assertIn(self.company, runs.company_id)
+        ours = runs.filtered(lambda run: run.company_id == self.company)
+        self.assertEqual(ours.state, "running", "its chunks are jobs")
+        for run in runs:
+            self._perform_run_jobs(run)
         self.assertEqual(set(runs.mapped("trigger")), {"cron"})
         self.assertEqual(set(runs.mapped("state")), {"done"})
         cron = self.env.ref("security_billing.ir_cron_security_billing_run")
@@ -192,7 +196,14 @@ class TestBillingRun(BillingCase):
         run = self.runs.browse(action["res_id"])
         self.assertEqual(action["res_model"], "security.billing.run")
         self.assertEqual(run.user_id, accountant)
+        # it answers at once: the chunks are jobs, nothing billed yet
+        self.assertEqual(run.state, "running")
+        self.assertEqual(run.contract_total, 3)
+        self.assertFalse(run.invoice_ids)
+        self._perform_run_jobs(run)
         self.assertEqual(run.state, "done")
+        self.assertEqual(run.contract_count, 3)
+        self.assertEqual(run.invoice_ids.security_contract_id, self.contracts)
         # Accountants see the runs but cannot edit them.
         self.assertTrue(run.with_user(accountant).read(["invoice_count"]))
         with self.assertRaises(UserError):

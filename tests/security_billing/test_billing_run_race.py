@@ -137,9 +137,11 @@ class TestBillingRunNumberRace(CommittedRaceCase):
             with self.registry.cursor() as cr:
                 out["run", "pid"] = cr._cnx.get_backend_pid()
                 env = self._env(cr)
+                # its one chunk billed at once, in this transaction
                 run = (
                     env["security.billing.run"]
                     .with_company(self.company_id)
+                    .with_context(queue_job__no_delay=True)
                     ._security_start(trigger="manual", date_ref=self.today)
                 )
                 out["run"] = run.id

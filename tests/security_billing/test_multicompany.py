@@ -54,6 +54,7 @@ class TestMultiCompany(BillingCase):
         run_b = self.runs.with_user(self.user_b)._security_start(
             date_ref=self._date("2025-06-01")
         )
+        self._perform_run_jobs(run_b)
         self.assertEqual(run_b.company_id, self.company_b)
         self.assertEqual(run_b.invoice_count, 0)
         self.assertEqual(len(self._contract_invoices(self.contract)), 1)

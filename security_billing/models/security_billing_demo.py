@@ -67,7 +67,29 @@ class SecurityBillingDemo(models.AbstractModel):
         demo._security_demo_bill(first, today)
         for index, partner, _contract in subscribers:
             demo._security_demo_pay(index, partner, today)
+        demo._security_demo_states(subscribers, today)
         return True
+
+    @api.model
+    def _security_demo_states(self, subscribers, today):
+        """Dunning as the daily cron runs it, then a promise granted to one
+        suspended subscriber and one terminated contract: every service
+        status is on screen right after install."""
+        contracts = self.env["contract.contract"].browse(
+            [contract.id for _index, _partner, contract in subscribers]
+        )
+        contracts._security_run_dunning(today)
+        suspended = contracts.filtered(lambda c: c.security_state == "suspended")
+        if len(suspended) > 1:
+            suspended[0].partner_id._security_request_promised_payment(
+                channel="portal", date_ref=today
+            )
+        ended = contracts.filtered(lambda c: c.security_state == "active")[-1:]
+        ended._security_set_override(
+            "terminated",
+            today + relativedelta(years=1),
+            self.env._("Moved out: monitoring ended at the customer's request."),
+        )
 
     @api.model
     def _security_demo_bundles(self):

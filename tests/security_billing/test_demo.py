@@ -56,3 +56,15 @@ class TestDemoData(TransactionCase):
         runs = self.env["security.billing.run"].search([])
         self.assertTrue(runs)
         self.assertEqual(sum(runs.mapped("error_count")), 0)
+
+    def test_demo_shows_every_service_status(self):
+        """Right after install, without waiting for the dunning cron."""
+        contracts = self.subscribers.security_contract_ids
+        self.assertEqual(
+            set(contracts.mapped("security_state")),
+            {"active", "warning", "suspended", "terminated"},
+        )
+        promises = self.env["security.promised.payment"].search(
+            [("partner_id", "in", self.subscribers.ids)]
+        )
+        self.assertTrue(promises, "a granted promised payment")

@@ -5,6 +5,7 @@ from datetime import date
 from odoo import Command, fields
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.queue_job.job import Job
 
 
 class SecurityBillingCase(AccountTestInvoicingCommon):
@@ -119,3 +120,23 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
     @staticmethod
     def _date(text):
         return date.fromisoformat(text)
+
+    def _run_jobs(self, run):
+        """The stored jobs of the run's chunks, in chunk order."""
+        return [
+            Job.load(self.env, uuid)
+            for uuid in run.chunk_ids.sorted("sequence").sudo().mapped("job_uuid")
+        ]
+
+    def _perform_job(self, job):
+        """Run one job as queue_job's runner does (without its commits)."""
+        job.set_started()
+        job.store()
+        job.perform()
+        job.set_done()
+        job.store()
+
+    def _perform_run_jobs(self, run):
+        for job in self._run_jobs(run):
+            self._perform_job(job)
+        run.invalidate_recordset()

@@ -2,8 +2,6 @@
 
 from odoo import Command
 
-from odoo.addons.queue_job.job import Job
-
 from ..common import SecurityBillingCase
 
 
@@ -63,26 +61,6 @@ class BillingCase(SecurityBillingCase):
         run = self.runs._security_start(trigger="manual", date_ref=self._date(date_ref))
         self._perform_run_jobs(run)
         return run
-
-    def _run_jobs(self, run):
-        """The stored jobs of the run's chunks, in chunk order."""
-        return [
-            Job.load(self.env, uuid)
-            for uuid in run.chunk_ids.sorted("sequence").sudo().mapped("job_uuid")
-        ]
-
-    def _perform_job(self, job):
-        """Run one job as queue_job's runner does (without its commits)."""
-        job.set_started()
-        job.store()
-        job.perform()
-        job.set_done()
-        job.store()
-
-    def _perform_run_jobs(self, run):
-        for job in self._run_jobs(run):
-            self._perform_job(job)
-        run.invalidate_recordset()
 
     def _contract_invoices(self, contract):
         return self.env["account.move"].search(

@@ -240,6 +240,8 @@ class TestContextInjection(DunningCase, HttpCase):
         )
         self.env.invalidate_all()
         run = self.env["security.billing.run"].browse(action["res_id"])
+        self.assertEqual(run.state, "running")
+        self._perform_run_jobs(run)
         self.assertEqual(run.state, "done")
         invoice = self._contract_invoices(self.contract).move_id
         self.assertEqual(invoice.security_billing_run_id, run)

@@ -269,7 +269,8 @@ class SecurityBillingPortal(PaymentPortal):
             amount=float(amount),
             currency_id=contract_sudo._security_portal_currency().id,
             partner_id=request.env.user.partner_id.id,
-            tokenization_requested=True,
+            # a card is saved only when the customer ticks the box
+            tokenization_requested=bool(security_use_for_autopay),
             landing_route=BILLING_URL,
             reference_prefix=self._security_partner().security_account_ref or None,
             is_validation=False,

@@ -83,14 +83,18 @@ class TestPortalAutopay(SecurityPortalCase):
         self.assertNotEqual(tx.token_id, old)
         self.assertEqual(self.alice.security_autopay_token_id, tx.token_id)
 
-    def test_pay_without_tick_keeps_autopay_method(self):
+    def test_pay_without_tick_saves_no_card(self):
+        """A card is saved only when the customer ticks the box."""
         old = self._token(self.alice, "1111")
         self.alice.security_autopay_token_id = old
+        tokens = self.env["payment.token"].search_count([])
         self._login(self.alice_user)
         tx = self._pay_online(self.alice_contract, "30")
-        self.assertTrue(tx.token_id)  # the new method is saved...
-        self.assertNotEqual(tx.token_id, old)
-        self.assertEqual(self.alice.security_autopay_token_id, old)  # ...not used
+        self.assertEqual(tx.state, "done")
+        self.assertFalse(tx.tokenize)
+        self.assertFalse(tx.token_id)
+        self.assertEqual(self.env["payment.token"].search_count([]), tokens)
+        self.assertEqual(self.alice.security_autopay_token_id, old)
 
     def test_cards_show_masked_autopay_method(self):
         token = self._token(self.alice, "4242")

@@ -143,9 +143,8 @@ class TestPortalBilling(SecurityPortalCase):
         )
         self.assertEqual(self.alice_invoices[1].amount_residual, 20.0)
         self.assertEqual(self._open_balance(self.alice_contract), 50.0)
-        # A new method is saved, without becoming the automatic payment method.
-        self.assertTrue(tx.token_id)
-        self.assertEqual(tx.token_id.partner_id, self.alice)
+        # Not ticked: no method is saved, none becomes the autopay method.
+        self.assertFalse(tx.token_id)
         self.assertFalse(self.alice._security_portal_autopay_token())
         # The page shows the new balance right after the payment.
         html = self._get("/my/billing").text
@@ -175,8 +174,11 @@ class TestPortalBilling(SecurityPortalCase):
 
     def test_pay_with_saved_token(self):
         self._login(self.alice_user)
-        first = self._pay_online(self.alice_contract, "10")
+        first = self._pay_online(
+            self.alice_contract, "10", security_use_for_autopay=True
+        )
         token = first.token_id
+        self.assertEqual(token.partner_id, self.alice)
         html = self._pay_page(self.alice_contract, custom_amount="20")
         self.assertIn(f'data-payment-option-id="{token.id}"', html)
         answer = self._json(
@@ -266,7 +268,9 @@ class TestPortalBilling(SecurityPortalCase):
 
     def test_payments_history(self):
         self._login(self.alice_user)
-        tx = self._pay_online(self.alice_contract, "40")
+        tx = self._pay_online(
+            self.alice_contract, "40", security_use_for_autopay=True
+        )
         cash = self._pay(
             self.alice,
             20.0,

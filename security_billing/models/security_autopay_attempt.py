@@ -4,6 +4,10 @@ from datetime import timedelta
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..tools.jobs import is_transient_error
+
 _logger = logging.getLogger(__name__)
 
 STATES = [
@@ -66,37 +70,116 @@ class SecurityAutopayAttempt(models.Model):
     # -------------------------------------------------------------------- cron
     @api.model
     def _cron_security_autopay(self):
-        return self._security_run_autopay(commit=True)
+        return self._security_enqueue_autopay()
+
+    @api.model
+    def _security_enqueue_autopay(self, date_ref=None):
+        """Enqueue one job per due charge; charge nothing here.
+
+        The job of charge N of an invoice has the identity key of its
+        attempt reference: enqueuing it again while it waits (two crons,
+        two servers, a rerun) returns the waiting job. Returns the jobs.
+        """
+        self = self.sudo()  # a system process: charges, payments, notices
+        date_ref = date_ref or fields.Date.context_today(self)
+        jobs = []
+        for invoice_id, company_id, attempt_no in self._security_candidate_charges(
+            date_ref
+        ):
+            reference = self._security_attempt_reference(invoice_id, attempt_no)
+            jobs.append(
+                self.with_company(company_id)
+                .with_delay(
+                    description=self.env._(
+                        "Autopay charge %(reference)s", reference=reference
+                    ),
+                    identity_key=self._security_charge_identity_key(reference),
+                )
+                ._security_charge_job(invoice_id, attempt_no, date_ref)
+            )
+        return jobs
+
+    @api.model
+    def _security_charge_identity_key(self, reference):
+        return f"{self._name}:{reference}"
+
+    @api.model
+    def _security_charge_job(self, invoice_id, attempt_no, date_ref):
+        """Job: make charge ``attempt_no`` of the invoice, or finish it.
+
+        Rerun-safe: the charge is made only while it is the invoice's next
+        one (or still live), under the invoice lock; a transient error
+        rolls the charge back and retries the job later (back-off of the
+        job function); a declined card is a failed attempt, not a retry.
+        """
+        self = self.sudo()
+        commit = self.env["security.billing.run"]._security_can_commit()
+        attempt = self._security_autopay_invoice(
+            invoice_id, date_ref, attempt_no=attempt_no, commit=commit
+        )
+        if not attempt:
+            return self.env._("Nothing to charge.")
+        return self.env._(
+            "%(reference)s: %(state)s",
+            reference=attempt.name,
+            state=dict(self._fields["state"]._description_selection(self.env))[
+                attempt.state
+            ],
+        )
 
     @api.model
     def _security_run_autopay(self, date_ref=None, commit=False):
-        """Charge the MMR invoices due for autopay; finish open attempts.
+        """Charge the MMR invoices due for autopay at once, as their jobs
+        would; finish open attempts.
 
         Each invoice is one unit of work (savepoint; committed when
-        ``commit``): one failing invoice never blocks the others. Returns
+        ``commit``): one failing invoice never blocks the others, one
+        failing for a transient reason is left to the next run. Returns
         the attempts touched.
         """
         self = self.sudo()  # a system process: charges, payments, notices
         date_ref = date_ref or fields.Date.context_today(self)
         attempts = self.browse()
         for invoice_id in self._security_candidate_invoice_ids(date_ref):
-            attempt = self._security_step(
-                commit, self._security_charge_invoice, invoice_id, date_ref
-            )
-            if attempt:
-                self._security_step(commit, attempt._security_finish)
-                attempts |= attempt
+            try:
+                attempts |= self._security_autopay_invoice(
+                    invoice_id, date_ref, commit=commit
+                )
+            except RetryableJobError:
+                continue  # logged by _security_step
         return attempts
 
     @api.model
+    def _security_autopay_invoice(
+        self, invoice_id, date_ref, attempt_no=None, commit=False
+    ):
+        """Charge one invoice and finish its attempt: the work of one job."""
+        attempt = self._security_step(
+            commit, self._security_charge_invoice, invoice_id, date_ref, attempt_no
+        )
+        if attempt:
+            self._security_step(commit, attempt._security_finish)
+        return attempt
+
+    @api.model
     def _security_step(self, commit, method, *args):
+        """Run one step in a savepoint; commit it when ``commit``.
+
+        A transient error rolls the step back and raises
+        ``RetryableJobError`` (the job is retried later); any other error
+        is logged and the step returns nothing.
+        """
+        name = getattr(method, "__name__", method)
         try:
             with self.env.cr.savepoint():
                 result = method(*args)
-        except Exception:  # one broken invoice must not stop the run
-            _logger.exception(
-                "Autopay step %s%r failed", getattr(method, "__name__", method), args
-            )
+        except Exception as exc:  # one broken invoice must not stop the run
+            if is_transient_error(exc):
+                _logger.warning(
+                    "Autopay step %s%r will be retried: %s", name, args, exc
+                )
+                raise RetryableJobError(str(exc)) from exc
+            _logger.exception("Autopay step %s%r failed", name, args)
             return self.browse()
         if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -105,16 +188,25 @@ class SecurityAutopayAttempt(models.Model):
     @api.model
     def _security_candidate_invoice_ids(self, date_ref):
         """Posted open MMR invoices with a saved method whose charge is due."""
+        return [row[0] for row in self._security_candidate_charges(date_ref)]
+
+    @api.model
+    def _security_candidate_charges(self, date_ref):
+        """``[(invoice id, company id, attempt number)]`` of the charges due:
+        posted open MMR invoices with a saved method whose charge is due,
+        with the number of their live attempt or of their next one."""
         self.env.flush_all()
         self.env.cr.execute(
             """
-            SELECT m.id
+            SELECT m.id, m.company_id,
+                   CASE WHEN last.state IN %(live)s THEN last.attempt_no
+                        ELSE COALESCE(last.attempt_no, 0) + 1 END
               FROM account_move m
               JOIN res_company c ON c.id = m.company_id
               JOIN res_partner p ON p.id = m.commercial_partner_id
               LEFT JOIN contract_contract k ON k.id = m.security_contract_id
               LEFT JOIN LATERAL (
-                    SELECT a.state, a.next_retry_date, a.token_id
+                    SELECT a.state, a.next_retry_date, a.token_id, a.attempt_no
                       FROM security_autopay_attempt a
                      WHERE a.invoice_id = m.id
                      ORDER BY a.attempt_no DESC LIMIT 1
@@ -146,12 +238,17 @@ class SecurityAutopayAttempt(models.Model):
                 "live": LIVE_STATES,
             },
         )
-        return [row[0] for row in self.env.cr.fetchall()]
+        return self.env.cr.fetchall()
 
     # ----------------------------------------------------------------- charge
     @api.model
-    def _security_charge_invoice(self, invoice_id, date_ref):
-        """Lock the invoice, then return its live attempt or start a new one."""
+    def _security_charge_invoice(self, invoice_id, date_ref, attempt_no=None):
+        """Lock the invoice, then return its live attempt or start a new one.
+
+        With ``attempt_no`` (a job's charge), only when that attempt is the
+        live one or the next one: a job run again after its charge was made
+        charges nothing.
+        """
         self.env.cr.execute(
             "SELECT id FROM account_move WHERE id = %s FOR UPDATE SKIP LOCKED",
             [invoice_id],
@@ -163,6 +260,8 @@ class SecurityAutopayAttempt(models.Model):
         last = self.search(
             [("invoice_id", "=", invoice.id)], order="attempt_no desc", limit=1
         )
+        if attempt_no and attempt_no != self._security_next_attempt_no(last):
+            return self.browse()  # this charge was made (or superseded) meanwhile
         if last.state in LIVE_STATES:
             return last
         token = (
@@ -193,10 +292,21 @@ class SecurityAutopayAttempt(models.Model):
         return last.state == "stopped" and last.token_id != token
 
     @api.model
+    def _security_next_attempt_no(self, last):
+        """Number of the invoice's live attempt, or of its next one."""
+        if last.state in LIVE_STATES:
+            return last.attempt_no
+        return (last.attempt_no or 0) + 1
+
+    @api.model
+    def _security_attempt_reference(self, invoice_id, attempt_no):
+        return f"AUTOPAY-{invoice_id}-{attempt_no}"
+
+    @api.model
     def _prepare_attempt_vals(self, invoice, token, last, date_ref):
         attempt_no = (last.attempt_no or 0) + 1
         return {
-            "name": f"AUTOPAY-{invoice.id}-{attempt_no}",
+            "name": self._security_attempt_reference(invoice.id, attempt_no),
             "invoice_id": invoice.id,
             "partner_id": invoice.commercial_partner_id.id,
             "contract_id": invoice.security_contract_id.id,
@@ -338,15 +448,16 @@ class SecurityAutopayAttempt(models.Model):
 
     # ------------------------------------------------------- upcoming notices
     @api.model
-    def _security_notify_upcoming(self, date_ref):
-        """Tell autopay customers about charges due within the notice days."""
+    def _security_claim_upcoming(self, date_ref):
+        """Claim the notices of the autopay charges due within the notice
+        days (sent by their job, see ``security.notification.log``)."""
         notices = self.env["security.notification.log"]
         for company in self.env.companies:
             horizon = date_ref + timedelta(days=company.security_autopay_notice_days)
             for contract, charge_date, amount in self._security_upcoming_rows(
                 company, date_ref, horizon
             ):
-                notices |= notices._security_notify(
+                notices |= notices._security_claim_notice(
                     "autopay_upcoming",
                     contract,
                     contract.partner_id.commercial_partner_id,

@@ -2,7 +2,16 @@ import logging
 
 from odoo import api, fields, models
 
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import identity_exact
+
+from ..tools.jobs import is_transient_error
+
 _logger = logging.getLogger(__name__)
+
+# notices sent by one job: rendering an email and an SMS takes some
+# milliseconds, a job has some overhead of its own
+SEND_CHUNK_SIZE = 100
 
 EVENTS = [
     ("autopay_upcoming", "Upcoming autopay charge"),
@@ -22,7 +31,8 @@ class SecurityNotificationLog(models.Model):
     The row is inserted with ``INSERT ... ON CONFLICT DO NOTHING`` before the
     email and SMS are queued, so the same notice is never sent twice, even by
     two crons at once. The row also carries the values the email and SMS
-    templates render (amount, date, note, link).
+    templates render (amount, date, note, link). The daily notices are
+    claimed by the cron and sent by jobs (``channels`` is empty until then).
     """
 
     _name = "security.notification.log"
@@ -53,7 +63,11 @@ class SecurityNotificationLog(models.Model):
     note = fields.Char(readonly=True)
     mail_id = fields.Many2one("mail.mail", string="Email", readonly=True)
     sms_id = fields.Many2one("sms.sms", string="SMS", readonly=True)
-    channels = fields.Char(readonly=True, help="Channels the notice was sent by.")
+    channels = fields.Char(
+        readonly=True,
+        help="Channels the notice was sent by; empty while its job has not sent "
+        'it yet, "error" when it could not be sent.',
+    )
     update_url = fields.Char(
         string="Billing Page", compute="_compute_update_url", compute_sudo=True
     )
@@ -79,10 +93,19 @@ class SecurityNotificationLog(models.Model):
         Returns the new log, or an empty recordset when the notice was
         already sent (or the partner has no email nor mobile).
         """
-        log = self._security_claim(event, record, partner, str(period), values)
+        log = self._security_claim_notice(event, record, partner, period, **values)
         if log:
             log._security_send()
         return log
+
+    @api.model
+    def _security_claim_notice(self, event, record, partner, period="-", **values):
+        """Claim notice ``event`` about ``record`` without sending it yet.
+
+        Returns the new log, or an empty recordset when it was claimed
+        before.
+        """
+        return self._security_claim(event, record, partner, str(period), values)
 
     @api.model
     def _security_claim(self, event, record, partner, period, values):
@@ -173,23 +196,104 @@ class SecurityNotificationLog(models.Model):
     # -------------------------------------------------------------------- cron
     @api.model
     def _cron_security_notifications(self):
-        return self._security_run_notifications()
+        self._security_claim_daily_notices(fields.Date.context_today(self))
+        return self._security_enqueue_sending()
 
     @api.model
     def _security_run_notifications(self, date_ref=None):
-        """Daily notices: upcoming autopay charges, promises ending, low
-        prepaid balances. Returns the notices sent."""
+        """Claim the daily notices and send them at once, as their jobs
+        would. Returns the notices sent."""
         date_ref = date_ref or fields.Date.context_today(self)
+        notices = self._security_claim_daily_notices(date_ref)
+        notices._security_send()
+        return notices
+
+    @api.model
+    def _security_claim_daily_notices(self, date_ref):
+        """Daily notices: upcoming autopay charges, promises ending, low
+        prepaid balances. Returns the notices claimed (not sent yet)."""
         return (
-            self.env["security.autopay.attempt"]._security_notify_upcoming(date_ref)
-            | self.env["security.promised.payment"]._security_notify_expiring(date_ref)
-            | self._security_notify_low_balance(date_ref)
+            self.env["security.autopay.attempt"]._security_claim_upcoming(date_ref)
+            | self.env["security.promised.payment"]._security_claim_expiring(date_ref)
+            | self._security_claim_low_balance(date_ref)
         )
 
     @api.model
-    def _security_notify_low_balance(self, date_ref):
-        """Prepaid subscribers without autopay and without debt whose credit
-        is below the company threshold: once per month."""
+    def _security_enqueue_sending(self):
+        """Enqueue the sending of every claimed notice not sent yet.
+
+        One job per id range of ``SEND_CHUNK_SIZE`` notices, keyed by its
+        range (``identity_exact``): enqueuing again while it waits returns
+        the waiting job, which sends whatever of its range is still unsent
+        when it runs. Notices left unsent by a failed job are enqueued again
+        by the next cron. Returns the jobs.
+        """
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT id / %s FROM security_notification_log
+             WHERE channels IS NULL ORDER BY 1
+            """,
+            [SEND_CHUNK_SIZE],
+        )
+        jobs = []
+        for (bucket,) in self.env.cr.fetchall():
+            first_id = bucket * SEND_CHUNK_SIZE
+            last_id = first_id + SEND_CHUNK_SIZE - 1
+            jobs.append(
+                self.with_delay(
+                    description=self.env._(
+                        "Customer notices %(first)s to %(last)s",
+                        first=first_id,
+                        last=last_id,
+                    ),
+                    identity_key=identity_exact,
+                )._security_send_job(first_id, last_id)
+            )
+        return jobs
+
+    @api.model
+    def _security_send_job(self, first_id, last_id):
+        """Job: send the claimed notices of ids ``first_id`` to ``last_id``
+        not sent yet.
+
+        Rerun-safe: a notice is sent once (``channels`` is set when sent),
+        its row locked meanwhile (another job skips it). A transient error
+        retries the job (nothing of it was sent); any other error marks the
+        notice ``error`` and the others are sent.
+        """
+        self.env.cr.execute(
+            """
+            SELECT id FROM security_notification_log
+             WHERE id BETWEEN %s AND %s AND channels IS NULL
+             ORDER BY id
+               FOR UPDATE SKIP LOCKED
+            """,
+            [first_id, last_id],
+        )
+        logs = self.browse([row[0] for row in self.env.cr.fetchall()])
+        for log in logs:
+            log._security_send_isolated()
+        return self.env._("%(count)s notices sent", count=len(logs))
+
+    def _security_send_isolated(self):
+        """Send this notice in a savepoint; a broken one is marked
+        ``error`` instead of stopping the others."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._security_send()
+        except Exception as exc:  # one broken notice must not stop the job
+            if is_transient_error(exc):
+                raise RetryableJobError(str(exc)) from exc
+            _logger.exception("Customer notice %s could not be sent", self.id)
+            self.sudo().channels = "error"
+
+    @api.model
+    def _security_claim_low_balance(self, date_ref):
+        """Claim the notices of the prepaid subscribers without autopay and
+        without debt whose credit is below the company threshold: once per
+        month."""
         notices = self.browse()
         for company in self.env.companies.filtered("security_low_balance_threshold"):
             contracts = self.env["contract.contract"].search(
@@ -218,7 +322,7 @@ class SecurityNotificationLog(models.Model):
                     >= 0
                 ):
                     continue
-                notices |= self._security_notify(
+                notices |= self._security_claim_notice(
                     "low_balance",
                     partner,
                     partner,

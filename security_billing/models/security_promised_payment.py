@@ -452,8 +452,9 @@ class SecurityPromisedPayment(models.Model):
         return broken
 
     @api.model
-    def _security_notify_expiring(self, date_ref):
-        """Tell customers whose promise ends tomorrow or today."""
+    def _security_claim_expiring(self, date_ref):
+        """Claim the notices of the promises ending tomorrow or today (sent
+        by their job, see ``security.notification.log``)."""
         promises = self.sudo().search(
             [
                 ("state", "=", "open"),
@@ -463,7 +464,7 @@ class SecurityPromisedPayment(models.Model):
         )
         notices = self.env["security.notification.log"]
         for promise in promises:
-            notices |= notices._security_notify(
+            notices |= notices._security_claim_notice(
                 "promise_expiring",
                 promise,
                 promise.partner_id,

@@ -4,6 +4,7 @@ from . import account_journal
 from . import account_move
 from . import account_payment
 from . import security_terminal_provider
+from . import security_terminal_provider_osmp
 from . import security_terminal_payment
 from . import security_terminal_reconciliation
 from . import security_terminal_reconciliation_line

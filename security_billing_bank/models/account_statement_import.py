@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
 
-from .account_bank_statement_line import IMPORT_CONTEXT_KEY
+from .account_bank_statement_line_import import IMPORT_CONTEXT_KEY
 
 _logger = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 ``check`` and recording a ``pay`` (result codes in ``tools/osmp.py``)."""
 
 import logging
-import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,8 +25,11 @@ from ..tools.osmp import (
     RESULT_TEMPORARY,
     SUM_RE,
     TXN_DATE_FORMAT,
+    TXN_DATE_RE,
     TXN_ID_RE,
     OsmpError,
+    format_sum,
+    mask_name,
 )
 
 _logger = logging.getLogger(__name__)
@@ -102,17 +104,11 @@ class SecurityTerminalProvider(models.Model):
         return {
             "osmp_txn_id": txn_id if TXN_ID_RE.match(txn_id) else None,
             "prv_txn": None,
-            "sum": self._osmp_format_sum(params.get("sum")),
+            "sum": format_sum(params.get("sum")),
             "result": RESULT_OTHER,
             "comment": "",
             "fields": [],
         }
-
-    @api.model
-    def _osmp_format_sum(self, text):
-        if text is None or not SUM_RE.match(text):
-            return None
-        return "%.2f" % Decimal(text)
 
     # ------------------------------------------------------------------ parsing
     @api.model
@@ -145,7 +141,7 @@ class SecurityTerminalProvider(models.Model):
         """Parse txn_date (provider's local time) into a naive UTC datetime."""
         text = params.get("txn_date") or ""
         try:
-            if not re.match(r"^\d{14}$", text):
+            if not TXN_DATE_RE.match(text):
                 raise ValueError(text)
             local = datetime.strptime(text, TXN_DATE_FORMAT)
         except ValueError as exc:
@@ -256,14 +252,9 @@ class SecurityTerminalProvider(models.Model):
             owed = partner.security_balance_due
         owed = float_round(owed or 0.0, precision_rounding=self.currency_id.rounding)
         return [
-            ("disp1", self._osmp_mask_name(partner.name)),
+            ("disp1", mask_name(partner.name)),
             ("disp2", "%.2f" % owed),
         ]
-
-    @api.model
-    def _osmp_mask_name(self, name):
-        """'Ivan Petrov' -> 'I*** P***': enough to recognise, not to learn."""
-        return " ".join(word[0] + "***" for word in (name or "").split())
 
     def _osmp_find_terminal_payment(self, txn_id):
         return self.env["security.terminal.payment"].search(

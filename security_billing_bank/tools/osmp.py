@@ -27,9 +27,15 @@ Result codes answered by ``_osmp_check`` / ``_osmp_pay`` (see README.md,
      txn_date, or a txn_id reused with another sum or account (the
      accountant gets an alert).
 ===  =====================================================================
+
+The functions here are pure: they format what the protocol sends, and touch
+no database (the check and pay handling is in
+``models/security_terminal_provider_osmp.py``).
 """
 
 import re
+import xml.etree.ElementTree as ET
+from decimal import Decimal
 
 RESULT_OK = 0
 RESULT_TEMPORARY = 1
@@ -44,10 +50,18 @@ RESULT_SUM_TOO_LARGE = 242
 RESULT_CANNOT_CHECK = 243
 RESULT_OTHER = 300
 
+# Parameters of a request, the same for check and pay (GET query or POST form).
+PARAMS = ("command", "txn_id", "account", "sum", "txn_date")
+
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 TXN_ID_RE = re.compile(r"^\d{1,20}$")
 SUM_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+TXN_DATE_RE = re.compile(r"^\d{14}$")
 TXN_DATE_FORMAT = "%Y%m%d%H%M%S"
+# characters XML 1.0 cannot carry, even escaped
+XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# tags of an answer, in the order the protocol gives them
+ANSWER_TAGS = ("osmp_txn_id", "prv_txn", "sum", "result", "comment")
 
 
 class OsmpError(Exception):
@@ -57,3 +71,39 @@ class OsmpError(Exception):
         super().__init__(comment)
         self.result = result
         self.comment = comment
+
+
+def format_sum(text):
+    """The sum of a request as the answer echoes it ("150" -> "150.00"), or
+    None when ``text`` is missing or not a well-formed sum."""
+    if text is None or not SUM_RE.match(text):
+        return None
+    return "%.2f" % Decimal(text)
+
+
+def mask_name(name):
+    """'Ivan Petrov' -> 'I*** P***': enough to recognise, not to learn."""
+    return " ".join(word[0] + "***" for word in (name or "").split())
+
+
+def render_xml(answer):
+    """The XML document of an answer.
+
+    :param dict answer: ``osmp_txn_id``, ``prv_txn``, ``sum``, ``result``,
+        ``comment`` (None values are left out) and ``fields``, a list of
+        ``(name, value)`` shown by the terminal after a check
+    :return: the UTF-8 XML text of the ``<response>``
+    :rtype: str
+    """
+    root = ET.Element("response")
+    for tag in ANSWER_TAGS:
+        value = answer.get(tag)
+        if value is not None:
+            ET.SubElement(root, tag).text = XML_INVALID_RE.sub("", str(value))
+    if answer.get("fields"):
+        fields_node = ET.SubElement(root, "fields")
+        for index, (name, value) in enumerate(answer["fields"], start=1):
+            node = ET.SubElement(fields_node, f"field{index}", name=name)
+            node.text = XML_INVALID_RE.sub("", str(value))
+    body = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body

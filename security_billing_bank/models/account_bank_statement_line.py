@@ -80,7 +80,7 @@ class AccountBankStatementLine(models.Model):
     def action_security_match(self):
         """Button: match the selected lines automatically."""
         lines = self._security_check_match_access()
-        summary = lines._security_match()
+        summary = lines._security_match_and_pay()
         return self._security_notification(lines._security_summary_text(summary))
 
     def action_security_assign(self):
@@ -134,7 +134,7 @@ class AccountBankStatementLine(models.Model):
         }
 
     # ---------------------------------------------------------------- matching
-    def _security_match(self):
+    def _security_match_and_pay(self):
         """Match these lines: pay incoming lines of exactly one subscriber,
         ignore outgoing ones, leave the others To match with the reason.
 
@@ -372,7 +372,7 @@ class AccountBankStatementLine(models.Model):
         for line, partner in pairs:
             by_company.setdefault(line.company_id, []).append((line, partner))
         for company_pairs in by_company.values():
-            payments.update(self._security_register_payments(company_pairs))
+            payments.update(self._security_create_subscriber_payments(company_pairs))
         lines = self.browse([line.id for line, _partner in pairs])
         lines._security_reconcile_with_payments(payments)
         lines._security_mark_matched(payments)
@@ -424,7 +424,7 @@ class AccountBankStatementLine(models.Model):
         return f"{EXTERNAL_ID_PREFIX}{key}"
 
     @api.model
-    def _security_register_payments(self, pairs):
+    def _security_create_subscriber_payments(self, pairs):
         """The subscriber payments of ``[(line, partner)]`` (lines of one
         company), through one call of the core entry point (idempotent on
         the lines' external ids). Returns ``{line: payment}``."""

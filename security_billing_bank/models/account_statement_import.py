@@ -60,7 +60,7 @@ class AccountStatementImport(models.TransientModel):
             return
         # the import is allowed: its payments are made as superuser (the
         # idempotency keys are not writable by accountants)
-        summary = lines.sudo()._security_match()
+        summary = lines.sudo()._security_match_and_pay()
         result["security_match"] = summary
         result["notifications"].append(lines._security_summary_text(summary))
 

@@ -81,7 +81,7 @@ class SecurityTerminalProvider(models.Model):
             partner = self._osmp_find_partner(params.get("account"))
             self._osmp_check_sum_limits(amount)
             self._osmp_check_configuration()
-            terminal_payment = self._osmp_register(
+            terminal_payment = self._osmp_record_payment(
                 txn_id, partner, amount, txn_date, params
             )
         except OsmpError as error:
@@ -265,7 +265,7 @@ class SecurityTerminalProvider(models.Model):
         self.ensure_one()
         return f"osmp:{self.code}:{txn_id}"
 
-    def _osmp_register(self, txn_id, partner, amount, txn_date, params):
+    def _osmp_record_payment(self, txn_id, partner, amount, txn_date, params):
         """Post the payment through the core entry point, record the txn."""
         self.ensure_one()
         local_date = self._osmp_utc_to_local(txn_date).date()

@@ -139,8 +139,16 @@ class AccountBankStatementLine(models.Model):
         ignore outgoing ones, leave the others To match with the reason.
 
         Idempotent: matched lines are skipped (row-locked first, so two
-        concurrent runs cannot both pay a line). Returns the counts
-        ``{"matched", "to_match", "ignored", "skipped"}``.
+        concurrent runs cannot both pay a line). The payments are made in
+        chunks (``_security_match_chunk_size``); a failing line is left To
+        match with the error, the others are paid. Its callers (the
+        statement import, the *Match automatically* button) check the access
+        and run it as superuser.
+
+        :return: the counts of lines ``{"matched", "to_match", "ignored",
+            "skipped"}`` (skipped: already matched or ignored, or no longer
+            waiting on their suspense line)
+        :rtype: dict
         """
         lines = self._security_lock()
         todo = lines.filtered(lambda line: line._security_is_matchable())
@@ -518,7 +526,13 @@ class AccountBankStatementLine(models.Model):
     # ------------------------------------------------------ manual assignment
     def _security_assign_subscriber(self, partner):
         """The accountant's choice for lines To match: pay them to
-        ``partner`` through the same path as automatic matching."""
+        ``partner`` through the same path as automatic matching.
+
+        :param partner: the subscriber (``res.partner``) paid by every line
+        :return: the lines, paid and matched
+        :raise UserError: a line is already matched, or cannot pay
+            ``partner`` (``_security_check_payable``); nothing is paid
+        """
         lines = self._security_lock()
         for line in lines:
             if line.security_match_state == "matched":

@@ -32,8 +32,13 @@ class AccountBankStatementLine(models.Model):
         same lines, named in the same order, without each new entry's name
         lookup walking past all the unnamed entries of the import.
 
-        Imported lines get their two journal items at creation, in batch
-        (see ``_security_prepare_import_vals``)."""
+        Imported lines (``IMPORT_CONTEXT_KEY`` in the context, set by the
+        statement import's ``_create_bank_statements``) get their two journal
+        items at creation, in batch (see ``_security_prepare_import_vals``).
+
+        :param list vals_list: the values of the lines
+        :return: the created lines, in the order of ``vals_list``
+        """
         if self.env.context.get(IMPORT_CONTEXT_KEY):
             vals_list = [self._security_prepare_import_vals(vals) for vals in vals_list]
         if len(vals_list) <= CREATE_CHUNK_SIZE:
@@ -61,6 +66,11 @@ class AccountBankStatementLine(models.Model):
         the entry's bank account is left to be computed from the partner, as
         that synchronisation recomputes it (the partner's first bank account,
         not the one the import found).
+
+        :param dict vals: the values of one line
+        :return: ``vals`` with ``line_ids``, or ``vals`` itself when the line
+            keeps Odoo's own creation (``_security_is_fast_import``)
+        :rtype: dict
         """
         if not self._security_is_fast_import(vals):
             return vals

@@ -252,7 +252,13 @@ class SecurityTerminalProvider(models.Model):
         return networks
 
     def _osmp_address_allowed(self, address):
-        """True when ``address`` (the request's remote address) is listed."""
+        """Whether the request comes from one of the allowed networks.
+
+        :param str address: the request's remote address (IPv4 or IPv6; an
+            IPv4-mapped IPv6 address counts as its IPv4 address)
+        :return: True when ``address`` is in ``allowed_networks``
+        :rtype: bool
+        """
         self.ensure_one()
         try:
             ip = ipaddress.ip_address(address or "")
@@ -263,7 +269,13 @@ class SecurityTerminalProvider(models.Model):
         return any(ip in network for network in self._get_allowed_networks())
 
     def _osmp_credentials_ok(self, login, password):
-        """Check HTTP Basic credentials in (nearly) constant time."""
+        """Check HTTP Basic credentials in (nearly) constant time.
+
+        :param str login: the request's user name, or None
+        :param str password: the request's password, or None
+        :return: True when both match the provider's login and password hash
+        :rtype: bool
+        """
         self.ensure_one()
         password_hash = self.sudo().password_hash
         login_ok = consteq(login or "", self.login or "")
@@ -292,6 +304,10 @@ class SecurityTerminalProvider(models.Model):
 
         The protocol runs as the provider's technical user (or the superuser)
         with access checks bypassed, in the provider's company.
+
+        :param str code: the provider code of the endpoint's URL
+        :return: the provider (``_osmp_check``, ``_osmp_pay`` then run on
+            it), or an empty recordset
         """
         provider = self.sudo().search([("code", "=", code or "")], limit=1)
         if not provider:

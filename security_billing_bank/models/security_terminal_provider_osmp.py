@@ -40,7 +40,19 @@ class SecurityTerminalProvider(models.Model):
 
     # ------------------------------------------------------------------ protocol
     def _osmp_check(self, params):
-        """Answer a ``check``: can ``account`` be paid, and how much is owed."""
+        """Answer a ``check``: can ``account`` be paid, and how much is owed.
+
+        Writes nothing. Runs in the protocol environment of
+        ``_osmp_get_provider`` (technical user, access checks bypassed).
+
+        :param dict params: the request's values of ``tools.osmp.PARAMS``
+            (strings, or None when absent): ``txn_id`` and ``account``
+            required, ``sum`` optional (checked against the limits if given)
+        :return: the answer for ``tools.osmp.render_xml``: ``result`` 0 with
+            ``fields`` (masked name, amount owed), else the result code of
+            the refusal and its ``comment``
+        :rtype: dict
+        """
         self.ensure_one()
         answer = self._osmp_prepare_answer(params)
         try:
@@ -61,9 +73,20 @@ class SecurityTerminalProvider(models.Model):
     def _osmp_pay(self, params):
         """Answer a ``pay``: record the payment once per txn_id.
 
-        Database concurrency errors are not caught: Odoo's request layer
+        The payment is posted and allocated through the core entry point
+        (``_osmp_record_payment``); a repeated txn_id answers the recorded
+        payment (``security.terminal.payment._osmp_replay``). Database
+        concurrency errors are not caught: Odoo's request layer
         (``odoo.service.model.retrying``) rolls back and replays the request,
         which then finds the first request's record.
+
+        :param dict params: the request's values of ``tools.osmp.PARAMS``
+            (strings, or None when absent): ``txn_id``, ``account``, ``sum``
+            and ``txn_date`` required
+        :return: the answer for ``tools.osmp.render_xml``: ``result`` 0 with
+            ``prv_txn`` (the payment's id), else the result code of the
+            refusal and its ``comment``
+        :rtype: dict
         """
         self.ensure_one()
         answer = self._osmp_prepare_answer(params)
@@ -89,6 +112,12 @@ class SecurityTerminalProvider(models.Model):
         return dict(answer, **terminal_payment._osmp_get_answer())
 
     def _osmp_unknown_command(self, params):
+        """Answer a request whose ``command`` is neither check nor pay.
+
+        :param dict params: the request's values of ``tools.osmp.PARAMS``
+        :return: the answer for ``tools.osmp.render_xml``, ``result`` 300
+        :rtype: dict
+        """
         return dict(
             self._osmp_prepare_answer(params),
             result=RESULT_OTHER,
@@ -266,7 +295,16 @@ class SecurityTerminalProvider(models.Model):
         return f"osmp:{self.code}:{txn_id}"
 
     def _osmp_record_payment(self, txn_id, partner, amount, txn_date, params):
-        """Post the payment through the core entry point, record the txn."""
+        """Post the payment through the core entry point, record the txn.
+
+        :param str txn_id: the network's transaction id (1 to 20 digits)
+        :param partner: the subscriber paid (``_osmp_find_partner``)
+        :param float amount: the sum paid, within the provider's limits
+        :param datetime txn_date: the terminal's date, naive UTC
+        :param dict params: the request's values
+        :return: the new ``security.terminal.payment``
+        :raise OsmpError: result 7 when the billing refuses the payment
+        """
         self.ensure_one()
         local_date = self._osmp_utc_to_local(txn_date).date()
         today = self._osmp_utc_to_local(fields.Datetime.now()).date()

@@ -1,4 +1,4 @@
-"""Benchmark of a payment-registry import (issue 8): parse, match, pay, reconcile.
+"""Benchmark of a payment-registry import: parse, match, pay, reconcile.
 
 Prepares ``--lines`` subscribers, each with an MMR contract and one open
 posted invoice of 30.00: one subscriber is made through the ORM, the others

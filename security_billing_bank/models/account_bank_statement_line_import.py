@@ -23,8 +23,10 @@ IMPORT_CONTEXT_KEY = "security_bank_import"
 PARTNER_MOVE_FIELDS_KEPT = {"partner_bank_id", "narration"}
 
 
+# Kept apart from account_bank_statement_line.py (matching and paying) on
+# purpose: one concern per file.
 class AccountBankStatementLine(models.Model):
-    _inherit = "account.bank.statement.line"
+    _inherit = "account.bank.statement.line"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model_create_multi
     def create(self, vals_list):

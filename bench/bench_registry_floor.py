@@ -1,4 +1,4 @@
-"""Floor of a registry import (issue 8): what stock OCA and Odoo cost alone.
+"""Floor of a registry import: what stock OCA and Odoo cost alone.
 
 Measures, in throwaway databases with only ``account`` and the OCA
 ``account_statement_import_sheet_file`` (none of our addons, no demo data,

@@ -83,8 +83,8 @@ def lines_vals(env, journal, partners, foreign, with_partner):
 
 
 def run_mode(env, mode, partners, foreign, number, with_partner=True):
-    from odoo.addons.security_billing_bank.models.account_bank_statement_line import (
-        IMPORT_CONTEXT_KEY,
+    from odoo.addons.security_billing_bank.models import (
+        account_bank_statement_line_import as line_import,
     )
 
     journal = env["account.journal"].create(
@@ -93,7 +93,7 @@ def run_mode(env, mode, partners, foreign, number, with_partner=True):
     vals_list = lines_vals(env, journal, partners, foreign, with_partner)
     model = env["account.bank.statement.line"]
     if mode == "import":
-        model = model.with_context(**{IMPORT_CONTEXT_KEY: True})
+        model = model.with_context(**{line_import.IMPORT_CONTEXT_KEY: True})
     env.flush_all()
     pg_cpu = BackendCpu(env.cr)
     wall, cpu, pg = time.perf_counter(), time.process_time(), pg_cpu()

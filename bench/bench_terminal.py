@@ -1,4 +1,4 @@
-"""Load benchmark of the payment terminal endpoint (issue 9, OSMP/QIWI).
+"""Load benchmark of the payment terminal endpoint (OSMP/QIWI).
 
 Prepares a provider and ``--subscribers`` subscribers (each with an MMR
 contract and a posted invoice) in ``--db`` and commits them, starts a real

@@ -1,4 +1,4 @@
-"""CPU cost of the terminal check and pay (issue 9), robust against load.
+"""CPU cost of the terminal check and pay, robust against load.
 
 In one process with the Odoo registry: commits a terminal provider and
 ``--subscribers`` subscribers with an open MMR invoice each, then runs

@@ -3,7 +3,8 @@
 Thin: find the provider, filter the source address, check HTTP Basic
 credentials, hand the parameters to the provider's ``_osmp_check`` /
 ``_osmp_pay`` and render their dict as the protocol's XML. The business
-rules and the result codes live in ``security.terminal.provider``.
+rules live in ``models/security_terminal_provider_osmp.py``, the result
+codes and the XML in ``tools/osmp.py``.
 
 The database: the route is ``auth="none"`` without session, so the server
 must select the database by itself (one database, or ``--db-filter``).
@@ -18,19 +19,16 @@ through it, or anyone can claim an allowed address (readme/CONFIGURE.md).
 
 import base64
 import binascii
-import re
-import xml.etree.ElementTree as ET
 
 from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
-PARAMS = ("command", "txn_id", "account", "sum", "txn_date")
+from ..tools import osmp
+
 XML_HEADERS = [
     ("Content-Type", "text/xml; charset=utf-8"),
     ("Cache-Control", "no-store"),
 ]
-# characters XML 1.0 cannot carry, even escaped
-XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class TerminalController(http.Controller):
@@ -55,7 +53,7 @@ class TerminalController(http.Controller):
                 status=401,
                 headers=[("WWW-Authenticate", 'Basic realm="terminal"')],
             )
-        params = {name: kwargs.get(name) for name in PARAMS}
+        params = {name: kwargs.get(name) for name in osmp.PARAMS}
         command = params["command"]
         if command == "check":
             answer = provider._osmp_check(params)
@@ -63,7 +61,7 @@ class TerminalController(http.Controller):
             answer = provider._osmp_pay(params)
         else:
             answer = provider._osmp_unknown_command(params)
-        return request.make_response(self._render_xml(answer), headers=XML_HEADERS)
+        return request.make_response(osmp.render_xml(answer), headers=XML_HEADERS)
 
     @staticmethod
     def _get_basic_credentials():
@@ -78,18 +76,3 @@ class TerminalController(http.Controller):
             return None, None
         login, sep, password = decoded.partition(":")
         return (login, password) if sep else (None, None)
-
-    @staticmethod
-    def _render_xml(answer):
-        root = ET.Element("response")
-        for tag in ("osmp_txn_id", "prv_txn", "sum", "result", "comment"):
-            value = answer.get(tag)
-            if value is not None:
-                ET.SubElement(root, tag).text = XML_INVALID_RE.sub("", str(value))
-        if answer.get("fields"):
-            fields_node = ET.SubElement(root, "fields")
-            for index, (name, value) in enumerate(answer["fields"], start=1):
-                node = ET.SubElement(fields_node, f"field{index}", name=name)
-                node.text = XML_INVALID_RE.sub("", str(value))
-        body = ET.tostring(root, encoding="unicode")
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + body

@@ -4,10 +4,12 @@ from . import account_journal
 from . import account_move
 from . import account_payment
 from . import security_terminal_provider
+from . import security_terminal_provider_osmp
 from . import security_terminal_payment
 from . import security_terminal_reconciliation
 from . import security_terminal_reconciliation_line
 from . import account_bank_statement_line
+from . import account_bank_statement_line_import
 from . import account_statement_import_sheet_mapping
 from . import account_statement_import_sheet_parser
 from . import res_partner

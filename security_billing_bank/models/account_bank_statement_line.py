@@ -15,9 +15,11 @@ import logging
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import ormcache, split_every
+from odoo.tools import split_every
 
 from odoo.addons.security_billing.tools import account_ref
+
+from .account_bank_statement_line_import import ANALYZE_THRESHOLD
 
 _logger = logging.getLogger(__name__)
 
@@ -25,21 +27,6 @@ _logger = logging.getLogger(__name__)
 # payment entry point, one reconciliation. A failing chunk is split in halves
 # until the failing lines are alone (and left To match with the reason).
 MATCH_CHUNK_SIZE = 500
-# Statement lines created together: Odoo names each new entry by looking for
-# the journal's last name among the newest entries, past the unnamed ones of
-# the same batch (quadratic in the batch size).
-CREATE_CHUNK_SIZE = 100
-# From this many lines created or paid at once, the planner statistics of the
-# journal entries are refreshed inside the transaction (see
-# _security_refresh_move_statistics).
-ANALYZE_THRESHOLD = 1000
-# Context key of the statement import: its lines get their journal items at
-# creation (see _security_prepare_import_vals).
-IMPORT_CONTEXT_KEY = "security_bank_import"
-# Fields of the entry computed from its partner that an imported line with a
-# partner may give: Odoo recomputes the bank account from the partner (it is
-# dropped, see _security_prepare_import_vals) and keeps the notes.
-PARTNER_MOVE_FIELDS_KEPT = {"partner_bank_id", "narration"}
 MATCH_STATES = [
     ("to_match", "To match"),
     ("matched", "Matched"),
@@ -89,104 +76,11 @@ class AccountBankStatementLine(models.Model):
         index="btree_not_null",
     )
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        """Create big imports in chunks of ``CREATE_CHUNK_SIZE`` lines: the
-        same lines, named in the same order, without each new entry's name
-        lookup walking past all the unnamed entries of the import.
-
-        Imported lines get their two journal items at creation, in batch
-        (see ``_security_prepare_import_vals``)."""
-        if self.env.context.get(IMPORT_CONTEXT_KEY):
-            vals_list = [self._security_prepare_import_vals(vals) for vals in vals_list]
-        if len(vals_list) <= CREATE_CHUNK_SIZE:
-            return super().create(vals_list)
-        lines = self.browse()
-        for index, chunk in enumerate(split_every(CREATE_CHUNK_SIZE, vals_list, list)):
-            if index == 1 and len(vals_list) >= ANALYZE_THRESHOLD:
-                self._security_refresh_move_statistics()
-            lines |= super().create(chunk)
-        return lines
-
-    @api.model
-    def _security_prepare_import_vals(self, vals):
-        """The values of an imported line with its journal items.
-
-        Odoo creates the lines and their entries in batch, then adds the two
-        journal items of each entry by one write per line, unless the values
-        give them (``line_ids``). Lines without counterpart account get here
-        the very items Odoo would write: ``_prepare_move_line_default_vals``
-        of the line to be. After that write, Odoo's synchronisation
-        (``_synchronize_from_moves``) puts the items' partner and the line's
-        currency on the entry; here the entry gets the partner at creation
-        (``account.move._security_prepare_statement_move_vals``) and its
-        currency is computed when Odoo links it to its line. With a partner,
-        the entry's bank account is left to be computed from the partner, as
-        that synchronisation recomputes it (the partner's first bank account,
-        not the one the import found).
-        """
-        if not self._security_is_fast_import(vals):
-            return vals
-        line = self.new(vals)
-        items = line._prepare_move_line_default_vals()
-        for item in items:
-            item.pop("move_id", None)
-        vals = {**vals, "line_ids": [Command.create(item) for item in items]}
-        if vals.get("partner_id"):
-            vals.pop("partner_bank_id", None)
-        return vals
-
-    @api.model
-    def _security_is_fast_import(self, vals):
-        """Whether the journal items of this line may be given at creation:
-        not with a counterpart account, nor with a partner and a field of the
-        entry that Odoo's synchronisation recomputes from the partner."""
-        return (
-            "line_ids" not in vals
-            and vals.get("journal_id")
-            and vals.get("date")
-            and not vals.get("counterpart_account_id")
-            and not (
-                vals.get("partner_id")
-                and self._security_partner_move_fields().intersection(vals)
-            )
-        )
-
-    @api.model
-    @ormcache()
-    def _security_partner_move_fields(self):
-        """The stored fields of an entry computed from its partner, but the
-        ones an imported line may give with a partner."""
-        partner = self.env["account.move"]._fields["partner_id"]
-        return (
-            frozenset(
-                field.name
-                for field in self.pool.get_dependent_fields(partner)
-                if field.model_name == "account.move" and field.store
-            )
-            - PARTNER_MOVE_FIELDS_KEPT
-        )
-
-    @api.model
-    def _security_refresh_move_statistics(self):
-        """Refresh PostgreSQL's statistics of the journal entries inside this
-        transaction (ANALYZE counts the rows it inserted).
-
-        Odoo names each new entry with queries on the journal's entries;
-        planned on statistics that do not know the entries this import has
-        just added (uncommitted, so never analyzed), they read every entry of
-        the journal for each new one: an import of n lines costs n^2. The
-        ANALYZE holds a lock that only conflicts with VACUUM, ANALYZE and
-        schema changes of account_move until the end of the import.
-        """
-        self.env.flush_all()
-        self.env.cr.execute("ANALYZE account_move")
-
     # ------------------------------------------------------------------ actions
     def action_security_match(self):
         """Button: match the selected lines automatically."""
         lines = self._security_check_match_access()
-        summary = lines._security_match()
+        summary = lines._security_match_and_pay()
         return self._security_notification(lines._security_summary_text(summary))
 
     def action_security_assign(self):
@@ -240,13 +134,21 @@ class AccountBankStatementLine(models.Model):
         }
 
     # ---------------------------------------------------------------- matching
-    def _security_match(self):
+    def _security_match_and_pay(self):
         """Match these lines: pay incoming lines of exactly one subscriber,
         ignore outgoing ones, leave the others To match with the reason.
 
         Idempotent: matched lines are skipped (row-locked first, so two
-        concurrent runs cannot both pay a line). Returns the counts
-        ``{"matched", "to_match", "ignored", "skipped"}``.
+        concurrent runs cannot both pay a line). The payments are made in
+        chunks (``_security_match_chunk_size``); a failing line is left To
+        match with the error, the others are paid. Its callers (the
+        statement import, the *Match automatically* button) check the access
+        and run it as superuser.
+
+        :return: the counts of lines ``{"matched", "to_match", "ignored",
+            "skipped"}`` (skipped: already matched or ignored, or no longer
+            waiting on their suspense line)
+        :rtype: dict
         """
         lines = self._security_lock()
         todo = lines.filtered(lambda line: line._security_is_matchable())
@@ -478,7 +380,7 @@ class AccountBankStatementLine(models.Model):
         for line, partner in pairs:
             by_company.setdefault(line.company_id, []).append((line, partner))
         for company_pairs in by_company.values():
-            payments.update(self._security_register_payments(company_pairs))
+            payments.update(self._security_create_subscriber_payments(company_pairs))
         lines = self.browse([line.id for line, _partner in pairs])
         lines._security_reconcile_with_payments(payments)
         lines._security_mark_matched(payments)
@@ -530,7 +432,7 @@ class AccountBankStatementLine(models.Model):
         return f"{EXTERNAL_ID_PREFIX}{key}"
 
     @api.model
-    def _security_register_payments(self, pairs):
+    def _security_create_subscriber_payments(self, pairs):
         """The subscriber payments of ``[(line, partner)]`` (lines of one
         company), through one call of the core entry point (idempotent on
         the lines' external ids). Returns ``{line: payment}``."""
@@ -624,7 +526,13 @@ class AccountBankStatementLine(models.Model):
     # ------------------------------------------------------ manual assignment
     def _security_assign_subscriber(self, partner):
         """The accountant's choice for lines To match: pay them to
-        ``partner`` through the same path as automatic matching."""
+        ``partner`` through the same path as automatic matching.
+
+        :param partner: the subscriber (``res.partner``) paid by every line
+        :return: the lines, paid and matched
+        :raise UserError: a line is already matched, or cannot pay
+            ``partner`` (``_security_check_payable``); nothing is paid
+        """
         lines = self._security_lock()
         for line in lines:
             if line.security_match_state == "matched":

@@ -5,7 +5,7 @@ entries at creation."""
 from odoo import api, models
 from odoo.tools.sql import create_index
 
-from .account_bank_statement_line import IMPORT_CONTEXT_KEY
+from .account_bank_statement_line_import import IMPORT_CONTEXT_KEY
 
 
 class AccountMove(models.Model):

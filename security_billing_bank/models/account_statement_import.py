@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
 
-from .account_bank_statement_line import IMPORT_CONTEXT_KEY
+from .account_bank_statement_line_import import IMPORT_CONTEXT_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -28,7 +28,17 @@ class AccountStatementImport(models.TransientModel):
 
     def _import_file(self):
         """Import, then match the new lines to subscribers in the same
-        transaction: an error anywhere imports nothing."""
+        transaction: an error anywhere imports nothing.
+
+        The OCA import's entry point. Payment registries need a journal
+        (``security_journal_id`` or the ``journal_id`` context key, since a
+        registry names no bank account).
+
+        :return: OCA's result (``statement_ids``, ``notifications``) with
+            the matching's counts under ``security_match`` and its summary
+            appended to the notifications
+        :rtype: dict
+        """
         wizard = self
         if self.security_journal_id:
             wizard = self.with_context(journal_id=self.security_journal_id.id)
@@ -54,13 +64,19 @@ class AccountStatementImport(models.TransientModel):
         )
 
     def _security_match_imported(self, result):
+        """Match and pay the lines of the imported statements.
+
+        :param dict result: OCA's import result; gets ``security_match``
+            (the counts of ``_security_match_and_pay``) and the summary in
+            its ``notifications``
+        """
         statements = self.env["account.bank.statement"].browse(result["statement_ids"])
         lines = statements.line_ids
         if not lines:
             return
         # the import is allowed: its payments are made as superuser (the
         # idempotency keys are not writable by accountants)
-        summary = lines.sudo()._security_match()
+        summary = lines.sudo()._security_match_and_pay()
         result["security_match"] = summary
         result["notifications"].append(lines._security_summary_text(summary))
 

@@ -87,8 +87,8 @@ class SecurityDebtRegistry(models.AbstractModel):
 
     @api.model
     def _get_recommended_amounts(self, partners, owed):
-        """The core recommended payment (issue 4) when available, else the
-        amount owed."""
+        """The core recommended payment (the company's recommended-payment
+        method) when available, else the amount owed."""
         if hasattr(partners, "_security_recommended_amount"):
             return partners._security_recommended_amount()
         return owed

@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 
 from odoo.addons.security_billing.tools import account_ref
 
-from .security_terminal_provider import (
+from ..tools.osmp import (
     RESULT_NOT_FINISHED,
     RESULT_OK,
     RESULT_OTHER,

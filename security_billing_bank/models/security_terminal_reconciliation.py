@@ -27,7 +27,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.security_billing.tools import account_ref
 
-from .security_terminal_provider import SUM_RE, TXN_ID_RE
+from ..tools.osmp import SUM_RE, TXN_ID_RE
 
 REGISTRY_COLUMNS = ["txn_id", "date", "account", "sum"]
 REGISTRY_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S")

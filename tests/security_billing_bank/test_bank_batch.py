@@ -41,7 +41,7 @@ class TestBankBatch(BankCase):
                 (ANNA, 5.0, "B-5"),
             ]
         )
-        summary = lines._security_match()
+        summary = lines._security_match_and_pay()
         self.assertEqual(
             summary, {"matched": 5, "to_match": 0, "ignored": 0, "skipped": 0}
         )
@@ -60,7 +60,7 @@ class TestBankBatch(BankCase):
         )
         self.assertEqual(sum(liquidity.mapped("balance")), 110.0)
         # matching again pays nothing twice
-        again = lines._security_match()
+        again = lines._security_match_and_pay()
         self.assertEqual(
             again, {"matched": 0, "to_match": 0, "ignored": 0, "skipped": 5}
         )
@@ -71,7 +71,7 @@ class TestBankBatch(BankCase):
         or its reference when it has no label; never the external id."""
         lines = self._lines([(IVAN, 20.0, "M-1"), (ANNA, 30.0, "M-2")])
         lines[1].write({"payment_ref": False, "ref": "PP 42"})
-        lines._security_match()
+        lines._security_match_and_pay()
         self.assertEqual(
             lines.security_payment_id.mapped("memo"),
             ["Registry payment M-1", "PP 42"],
@@ -98,7 +98,7 @@ class TestBankBatch(BankCase):
         failing = lines[2]
         other = self._create_paying_subscriber("Somebody Else", "1000058")
         self._pay(other, 30.0, external_id=failing._security_external_id())
-        summary = lines._security_match()
+        summary = lines._security_match_and_pay()
         self.assertEqual(
             summary, {"matched": 4, "to_match": 1, "ignored": 0, "skipped": 0}
         )
@@ -124,14 +124,14 @@ class TestBankBatch(BankCase):
         lines = self._lines(rows)
         self.env.flush_all()
         self.env.cr.execute("SAVEPOINT one_per_chunk")
-        lines._security_match()
+        lines._security_match_and_pay()
         shape_single = self._shape(lines)
         self.env.flush_all()
         self.env.cr.execute("ROLLBACK TO SAVEPOINT one_per_chunk")
         self.env.invalidate_all()
         self.assertFalse(self.bank_payments())
         self._set_chunk_size(500)
-        lines._security_match()
+        lines._security_match_and_pay()
         self.assertEqual(self._shape(lines), shape_single)
         self.assertEqual(shape_single["states"], ["matched"] * 3)
         self.assertEqual(shape_single["balances"], [45.0 + 10.0 - 30.0, 12.5 - 30.0])

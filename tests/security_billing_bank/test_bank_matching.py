@@ -100,7 +100,7 @@ class TestStatementMatching(BankCase):
     def test_matching_again_is_idempotent(self):
         self.import_1c()
         lines = self.journal_lines(self.bank_journal)
-        summary = lines._security_match()
+        summary = lines._security_match_and_pay()
         self.assertEqual(
             summary, {"matched": 0, "to_match": 0, "ignored": 0, "skipped": 5}
         )
@@ -295,7 +295,7 @@ class TestToMatch(BankCase):
         remains."""
         self.bank_journal.inbound_payment_method_line_ids.unlink()
         newcomer = self._create_paying_subscriber("New Comer", UNKNOWN)
-        summary = self.lines["57"]._security_match()
+        summary = self.lines["57"]._security_match_and_pay()
         self.assertEqual(
             summary, {"matched": 0, "to_match": 1, "ignored": 0, "skipped": 0}
         )
@@ -353,5 +353,5 @@ class TestAccountRefExtract(BankCase):
                 "payment_ref": f"Оплата л/с {SHIELD} 45 руб",
             }
         )
-        line._security_match()
+        line._security_match_and_pay()
         self.assertPaidBy(line, self.shield)

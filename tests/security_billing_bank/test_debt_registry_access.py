@@ -1,5 +1,5 @@
-"""Who may generate and download the debt registry (issue 14, exploit 2):
-over XML-RPC and HTTP, as an attacker would."""
+"""Who may generate and download the debt registry: over XML-RPC and HTTP,
+as an attacker would."""
 
 import base64
 import xmlrpc.client

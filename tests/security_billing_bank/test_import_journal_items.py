@@ -4,11 +4,13 @@ statement lines, entries and items as Odoo's own creation of statement lines."""
 from odoo import models
 from odoo.tests import tagged
 
-from odoo.addons.security_billing_bank.models.account_bank_statement_line import (
-    IMPORT_CONTEXT_KEY,
+from odoo.addons.security_billing_bank.models import (
+    account_bank_statement_line_import as line_import,
 )
 
 from .bank_common import IVAN, BankCase, read_sample
+
+IMPORT_CONTEXT_KEY = line_import.IMPORT_CONTEXT_KEY
 
 # Stored fields not compared: ids, timestamps, access tokens, and the sort keys
 # holding a line's id. Names and journal-specific records are normalized.

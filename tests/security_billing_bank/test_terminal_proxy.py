@@ -1,5 +1,5 @@
-"""Issue 14, exploit 9: the terminal's source-address filter and forwarded
-headers, through real HTTP.
+"""The terminal's source-address filter and forwarded headers (a client
+claiming an allowed address), through real HTTP.
 
 The filter reads ``request.httprequest.remote_addr`` only. Without
 ``--proxy-mode`` that is the TCP peer and X-Forwarded-* headers are ignored.

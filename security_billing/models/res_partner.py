@@ -338,7 +338,13 @@ class ResPartner(models.Model):
         return allocations
 
     def _security_on_balance_changed(self):
-        """Hook called in the transaction that moved money for these subscribers."""
+        """Hook called in the transaction that moved money for these
+        subscribers: calls the contracts' balance hook
+        (``contract.contract._security_on_balance_changed``: service status,
+        promises, app export) on their MMR contracts.
+
+        :return: None
+        """
         contracts = self.env["contract.contract"].search(
             [("partner_id", "in", self.ids), ("security_is_mmr", "=", True)]
         )
@@ -571,9 +577,21 @@ class ResPartner(models.Model):
     def _security_request_promised_payment(
         self, amount=None, channel="portal", date_ref=None
     ):
-        """Request a promised payment; ``{"ok", "amount", "due_date", "reason",
-        "promise_id"}``. A refusal is not an error: ``ok`` is False and
-        ``reason`` says why."""
+        """Request a promised payment (temporary credit) for this subscriber.
+
+        A refusal is not an error: ``ok`` is False and ``reason`` says why;
+        the request is recorded either way.
+
+        :param amount: positive number; None: the most the company rules
+            allow (capped to what is due).
+        :param str channel: where the request comes from (``portal``,
+            ``api``, ...).
+        :param date_ref: date of the request (default: today).
+        :return: ``{"ok", "amount", "due_date", "reason", "promise_id"}``.
+        :rtype: dict
+        :raises UserError: bad input (amount not a positive number, unknown
+            channel).
+        """
         self.ensure_one()
         return self.env["security.promised.payment"]._security_request(
             self.commercial_partner_id,

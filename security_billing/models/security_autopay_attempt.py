@@ -73,8 +73,12 @@ class SecurityAutopayAttempt(models.Model):
         """Charge the MMR invoices due for autopay; finish open attempts.
 
         Each invoice is one unit of work (savepoint; committed when
-        ``commit``): one failing invoice never blocks the others. Returns
-        the attempts touched.
+        ``commit``): one failing invoice never blocks the others.
+
+        :param date_ref: the day of the run (default: today).
+        :param bool commit: commit after each invoice (the cron does).
+        :return: the attempts touched.
+        :rtype: security.autopay.attempt
         """
         self = self.sudo()  # a system process: charges, payments, notices
         date_ref = date_ref or fields.Date.context_today(self)
@@ -151,7 +155,17 @@ class SecurityAutopayAttempt(models.Model):
     # ----------------------------------------------------------------- charge
     @api.model
     def _security_charge_invoice(self, invoice_id, date_ref):
-        """Lock the invoice, then return its live attempt or start a new one."""
+        """Charge one invoice by autopay: lock the invoice, then return its
+        live attempt or start a new one (an off-session transaction sent to
+        the provider).
+
+        :param int invoice_id: an open posted MMR invoice.
+        :param date_ref: the day of the run.
+        :return: the live or new attempt; empty when another worker holds the
+            invoice or no charge is due (no usable method, nothing left to
+            pay, retry not due yet).
+        :rtype: security.autopay.attempt
+        """
         self.env.cr.execute(
             "SELECT id FROM account_move WHERE id = %s FOR UPDATE SKIP LOCKED",
             [invoice_id],

@@ -73,12 +73,8 @@ class SecurityAutopayAttempt(models.Model):
         """Charge the MMR invoices due for autopay; finish open attempts.
 
         Each invoice is one unit of work (savepoint; committed when
-        ``commit``): one failing invoice never blocks the others.
-
-        :param date_ref: the day of the run (default: today).
-        :param bool commit: commit after each invoice (the cron does).
-        :return: the attempts touched.
-        :rtype: security.autopay.attempt
+        ``commit``): one failing invoice never blocks the others. Returns
+        the attempts touched.
         """
         self = self.sudo()  # a system process: charges, payments, notices
         date_ref = date_ref or fields.Date.context_today(self)

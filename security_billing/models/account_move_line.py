@@ -200,7 +200,13 @@ class AccountMoveLine(models.Model):
         whole plan is reconciled at once (the same partials as reconciling
         each credit with each debit in turn).
 
-        Returns ``[{"invoice": move, "amount": x, "line": credit line}]``.
+        :param contract: ``contract.contract`` whose invoices all these
+            credits pay (default: each credit line's own contract; none: any
+            MMR invoice of its subscriber).
+        :return: ``[{"invoice": move, "amount": x, "line": credit line}]``,
+            in reconciliation order; empty when no credit of ``self`` is open
+            or nothing is due.
+        :rtype: list
         """
         credits = self.filtered(lambda line: line.amount_residual < 0)
         if not credits:

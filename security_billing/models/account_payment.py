@@ -53,15 +53,31 @@ class AccountPayment(models.Model):
     ):
         """Register and allocate one incoming payment of a subscriber.
 
-        Every channel calls this (or its batch form
-        ``_security_register_payments``, which this is a batch of one of).
-        With an ``external_id`` the call is idempotent: a repeated id returns
-        the first result and writes nothing. ``extra_vals``: other values of
-        the payment given by the channel (e.g. the online payment's
-        transaction); they never replace the values decided here (amount,
-        direction, subscriber, contract, ...).
-        Returns ``{"payment_id", "duplicate", "allocations": [...]}`` where
-        allocations are ``{"invoice": name, "invoice_id": id, "amount": x}``.
+        The payment entry point of every channel (manual, API, bank,
+        terminal, online, autopay): a batch of one of
+        ``_security_register_payments``, which has the steps.
+
+        :param partner: the payer (``res.partner``); the payment is its
+            commercial partner's.
+        :param amount: positive number, in the company currency.
+        :param str external_id: id of the payment in its channel; with it the
+            call is idempotent: a repeated id returns the first result and
+            writes nothing.
+        :param date: payment date (default: today in the user's timezone).
+        :param journal: ``account.journal`` (default: the company's first
+            active bank journal).
+        :param category: ``security.payment.category`` or empty.
+        :param contract: MMR ``contract.contract`` the payment pays (default:
+            the subscriber's only active MMR contract, if any).
+        :param str memo: the channel's memo.
+        :param dict extra_vals: other values of the payment given by the
+            channel (e.g. the online payment's transaction); they never
+            replace the values decided here (amount, direction, subscriber,
+            contract, ...).
+        :return: ``{"payment_id", "duplicate", "allocations": [...]}`` where
+            allocations are ``{"invoice": name, "invoice_id": id, "amount": x}``.
+        :rtype: dict
+        :raises UserError: when the amount is not a positive number.
         """
         return self._security_register_payments(
             [
@@ -83,32 +99,84 @@ class AccountPayment(models.Model):
     def _security_register_payments(self, requests):
         """Register and allocate incoming payments of subscribers at once.
 
-        ``requests``: dicts with the arguments of
-        ``_security_register_payment`` (``partner``, ``amount`` and optional
-        ``external_id``, ``date``, ``journal``, ``category``, ``contract``,
-        ``memo``, ``extra_vals``). The payments are created and posted together, their
-        external ids claimed by one statement, all of them allocated oldest
-        first by one call of the allocation (one locking query) and the
-        balance hook is called once for every subscriber touched. The result
-        is the same as registering them one by one in this order: a repeated
-        external id, also within the batch, returns the first result with
-        ``duplicate`` set. Returns the results, in the order of ``requests``.
-        Any error raises for the whole batch (the caller isolates the lines).
-        The caller's ``default_<field>`` context keys are dropped: the
-        payments, their entries and reconciliations get no value from them
-        (e.g. another currency or counterpart account).
+        The payments are created and posted together, their external ids
+        claimed by one statement, all of them allocated oldest first by one
+        call of the allocation (one locking query) and the balance hook is
+        called once for every subscriber touched. The result is the same as
+        registering them one by one in this order: a repeated external id,
+        also within the batch, returns the first result with ``duplicate``
+        set. Any error raises for the whole batch (the caller isolates the
+        lines). The caller's ``default_<field>`` context keys are dropped:
+        the payments, their entries and reconciliations get no value from
+        them (e.g. another currency or counterpart account).
+
+        The steps, each overridable like Odoo's ``account.payment.register``
+        (``_init_payments`` → ``_post_payments`` → ``_reconcile_payments``):
+        ``_security_normalize_requests`` → ``_security_claim_requests`` →
+        ``_security_new_request_indexes`` → ``_security_prepare_payments_vals``
+        → ``_security_create_posted`` → ``_security_allocate`` →
+        ``_security_payment_results`` → ``_security_record_claim_results``.
+
+        :param list requests: dicts with the arguments of
+            ``_security_register_payment``: ``partner``, ``amount`` and
+            optional ``external_id``, ``date``, ``journal``, ``category``,
+            ``contract``, ``memo``, ``extra_vals``.
+        :return: the results of ``_security_register_payment``, in the order
+            of ``requests``.
+        :rtype: list
+        :raises UserError: when an amount is not a positive number (nothing
+            is written).
         """
         self = self.with_context(clean_context(self.env.context))
+        requests = self._security_normalize_requests(requests)
+        claims = self._security_claim_requests(requests)
+        new_indexes = self._security_new_request_indexes(requests, claims)
+        payments, allocations = self.browse(), {}
+        if new_indexes:
+            payments = self._security_create_posted(
+                self._security_prepare_payments_vals(
+                    [requests[index] for index in new_indexes]
+                )
+            )
+            allocations = payments._security_allocate()
+        new_payments = dict(zip(new_indexes, payments, strict=True))
+        results = self._security_payment_results(
+            requests, claims, new_payments, allocations
+        )
+        self._security_record_claim_results(requests, claims, new_indexes, results)
+        return results
+
+    @api.model
+    def _security_normalize_requests(self, requests):
+        """The requests as the next steps read them: amounts checked, each
+        paid by its payer's commercial partner.
+
+        :param list requests: the requests of ``_security_register_payments``.
+        :return: new request dicts (``requests`` is left as it is).
+        :rtype: list
+        :raises UserError: when an amount is not a positive number.
+        """
         for request in requests:
             self._security_check_amount(request["amount"])
-        requests = [
+        return [
             dict(request, partner=request["partner"].commercial_partner_id)
             for request in requests
         ]
-        company = self.env.company
-        # The idempotency key is bookkeeping of the channel, not a document
-        # of the user: any user allowed to register a payment may record it.
-        claims = (
+
+    @api.model
+    def _security_claim_requests(self, requests):
+        """Claim the external ids of ``requests`` (idempotency keys), by one
+        statement in the current company.
+
+        The idempotency key is bookkeeping of the channel, not a document of
+        the user: any user allowed to register a payment may record it.
+
+        :param list requests: normalized requests.
+        :return: ``{external_id: (security.payment.request, created)}``;
+            ``created`` is false for an id claimed before this call.
+        :rtype: dict
+        """
+        return (
             self.env["security.payment.request"]
             .sudo()
             ._claim_many(
@@ -117,57 +185,116 @@ class AccountPayment(models.Model):
                     for request in requests
                     if request.get("external_id")
                 ],
-                company,
+                self.env.company,
             )
         )
-        new_requests, first_of = [], {}
+
+    @api.model
+    def _security_new_request_indexes(self, requests, claims):
+        """Positions of the requests that make a payment: those without
+        external id, and the first of each external id claimed by this call
+        (the others are duplicates).
+
+        :param list requests: normalized requests.
+        :param dict claims: the result of ``_security_claim_requests``.
+        :return: indexes into ``requests``, in their order.
+        :rtype: list
+        """
+        new_indexes, seen = [], set()
         for index, request in enumerate(requests):
             external_id = request.get("external_id")
             if external_id:
-                claim, created = claims[external_id]
-                if not created or external_id in first_of:
+                if not claims[external_id][1] or external_id in seen:
                     continue
-                first_of[external_id] = index
-            new_requests.append((index, request))
+                seen.add(external_id)
+            new_indexes.append(index)
+        return new_indexes
+
+    @api.model
+    def _security_payment_results(self, requests, claims, new_payments, allocations):
+        """The result of each request: its new payment's, else (a duplicate)
+        the first result of its external id, with ``duplicate`` set.
+
+        :param list requests: normalized requests.
+        :param dict claims: the result of ``_security_claim_requests``.
+        :param dict new_payments: ``{request index: account.payment}`` of the
+            payments made by this call.
+        :param dict allocations: the result of ``_security_allocate``.
+        :return: the results of ``_security_register_payment``, in the order
+            of ``requests``.
+        :rtype: list
+        """
         results = [None] * len(requests)
-        if new_requests:
-            payments = self._security_create_posted(
-                self._security_prepare_payments_vals([req for _i, req in new_requests])
+        first_of = {}
+        for index, payment in new_payments.items():
+            results[index] = self._security_payment_result(
+                payment, allocations[payment.id]
             )
-            allocations = payments._security_allocate()
-            for (index, _request), payment in zip(new_requests, payments, strict=True):
-                results[index] = {
-                    "payment_id": payment.id,
-                    "duplicate": False,
-                    "allocations": [
-                        {
-                            "invoice": alloc["invoice"].name,
-                            "invoice_id": alloc["invoice"].id,
-                            "amount": alloc["amount"],
-                        }
-                        for alloc in allocations[payment.id]
-                    ],
-                }
-            claims_done = {
-                claims[req["external_id"]][0]: results[index]
-                for index, req in new_requests
-                if req.get("external_id")
-            }
-            self.env["security.payment.request"].sudo()._record_results(claims_done)
+            external_id = requests[index].get("external_id")
+            if external_id:
+                first_of[external_id] = results[index]
         for index, request in enumerate(requests):
             if results[index] is None:
                 external_id = request["external_id"]
-                if external_id in first_of:
-                    first = results[first_of[external_id]]
-                else:
+                first = first_of.get(external_id)
+                if first is None:
                     first = claims[external_id][0]._get_result()
                 results[index] = dict(first, duplicate=True)
         return results
 
     @api.model
+    def _security_payment_result(self, payment, allocations):
+        """The result of a payment made by the entry point.
+
+        :param payment: the new ``account.payment``.
+        :param list allocations: its allocations, from ``_security_allocate``.
+        :return: ``{"payment_id", "duplicate": False, "allocations": [...]}``
+            where allocations are ``{"invoice": name, "invoice_id": id,
+            "amount": x}``; JSON-serializable (kept as the external id's
+            answer).
+        :rtype: dict
+        """
+        return {
+            "payment_id": payment.id,
+            "duplicate": False,
+            "allocations": [
+                {
+                    "invoice": alloc["invoice"].name,
+                    "invoice_id": alloc["invoice"].id,
+                    "amount": alloc["amount"],
+                }
+                for alloc in allocations
+            ],
+        }
+
+    @api.model
+    def _security_record_claim_results(self, requests, claims, new_indexes, results):
+        """Keep the result of each external id claimed by this call on its
+        claim (one statement): a repeated id answers it.
+
+        :param list requests: normalized requests.
+        :param dict claims: the result of ``_security_claim_requests``.
+        :param list new_indexes: the result of
+            ``_security_new_request_indexes``.
+        :param list results: the result of ``_security_payment_results``.
+        """
+        claims_done = {
+            claims[requests[index]["external_id"]][0]: results[index]
+            for index in new_indexes
+            if requests[index].get("external_id")
+        }
+        self.env["security.payment.request"].sudo()._record_results(claims_done)
+
+    @api.model
     def _security_prepare_payments_vals(self, requests):
         """Values of the payments of ``requests``; the default contracts and
-        journal are looked up once for all of them."""
+        journal are looked up once for all of them.
+
+        :param list requests: normalized requests that make a payment.
+        :return: one ``account.payment`` values dict per request, in their
+            order (see ``_prepare_security_payment_vals``).
+        :rtype: list
+        """
         partners = self.env["res.partner"].union(
             *(req["partner"] for req in requests if not req.get("contract"))
         )
@@ -228,7 +355,11 @@ class AccountPayment(models.Model):
         are created and posted at once by the system: no creation message,
         follower or tracking on them and their entries (their author and date
         say who and when), unless the company keeps an accounting audit trail.
-        ``vals_list`` may also be one dict (one payment).
+
+        :param vals_list: list of ``account.payment`` values dicts, or one
+            dict (one payment).
+        :return: the posted payments, in the order of ``vals_list``.
+        :rtype: account.payment
         """
         if isinstance(vals_list, dict):
             vals_list = [vals_list]
@@ -306,7 +437,10 @@ class AccountPayment(models.Model):
         """Allocate these posted payments oldest first, in their order, then
         call the balance hook once for their subscribers.
 
-        Returns ``{payment_id: [{"invoice": move, "amount": x}]}``.
+        :return: ``{payment_id: [{"invoice": move, "amount": x, "line":
+            credit line}]}``, every payment of ``self`` a key (an empty list
+            when it paid no invoice: the amount stays as credit).
+        :rtype: dict
         """
         lines = self.move_id.line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable"

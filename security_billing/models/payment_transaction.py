@@ -37,9 +37,17 @@ class PaymentTransaction(models.Model):
         self.invalidate_recordset(["payment_id"])
         if self.payment_id:
             return self.payment_id
-        return self._security_register_payment()
+        return self._security_book_payment()
 
-    def _security_register_payment(self):
+    def _security_book_payment(self):
+        """Book this online transaction's payment through the payment entry
+        point (``account.payment._security_register_payment``): external id
+        of the provider and reference, the provider's journal and payment
+        method, category *autopay* or *online*; link it to the transaction.
+
+        :return: the subscriber's payment.
+        :rtype: account.payment
+        """
         self.ensure_one()
         provider = self.provider_id
         method_line = provider.journal_id.inbound_payment_method_line_ids.filtered(

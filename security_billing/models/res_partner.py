@@ -88,7 +88,9 @@ class ResPartner(models.Model):
 
     # ------------------------------------------------------------------ numbers
     @api.constrains("security_account_ref")
-    def _check_security_account_ref(self):
+    def _check_security_account_ref_format(self):
+        """Constraint: an account number is digits ending with its mod-10
+        check digit (its uniqueness is ``_security_check_account_ref_unique``)."""
         for partner in self.filtered("security_account_ref"):
             if not account_ref.is_valid(partner.security_account_ref):
                 raise ValidationError(
@@ -99,11 +101,17 @@ class ResPartner(models.Model):
                     )
                 )
 
-    def _security_check_account_ref_free(self, ref, company_id):
+    def _security_check_account_ref_unique(self, ref, company_id):
         """Refuse an account number another subscriber of the company has.
 
         Checked before writing: the unique index would otherwise answer with
         a database error instead of this message.
+
+        :param str ref: the account number about to be written.
+        :param int company_id: company of the partners written (falsy: shared
+            by all companies).
+        :raises ValidationError: when several partners would get ``ref``, or
+            another partner of the company already has it.
         """
         if len(self) > 1:
             raise ValidationError(
@@ -143,7 +151,7 @@ class ResPartner(models.Model):
                 # users of other companies do not see it.
                 vals["company_id"] = self.env.company.id
             if vals.get("security_account_ref"):
-                self.browse()._security_check_account_ref_free(
+                self.browse()._security_check_account_ref_unique(
                     vals["security_account_ref"],
                     vals.get("company_id", self.env.context.get("default_company_id")),
                 )
@@ -159,7 +167,7 @@ class ResPartner(models.Model):
         if "security_account_ref" in vals:
             self._security_check_renumbering(vals["security_account_ref"])
         if vals.get("security_account_ref"):
-            self._security_check_account_ref_free(
+            self._security_check_account_ref_unique(
                 vals["security_account_ref"],
                 vals.get("company_id", self[:1].company_id.id),
             )
@@ -234,7 +242,7 @@ class ResPartner(models.Model):
         Raises ``UserError`` naming the problem when the number is malformed
         or unknown, so every channel reports the same message.
         """
-        ref = self._security_check_account_ref(text)
+        ref = self._security_parse_account_ref(text)
         company = company or self.env.company
         partner = self.search(
             [
@@ -248,7 +256,16 @@ class ResPartner(models.Model):
         return partner
 
     @api.model
-    def _security_check_account_ref(self, text):
+    def _security_parse_account_ref(self, text):
+        """The account number typed in ``text``, normalized and verified.
+
+        :param str text: an account number as a person typed it (spaces,
+            dashes and prefixes such as "acc" or "л/с" are allowed).
+        :return: the digits of the account number.
+        :rtype: str
+        :raises UserError: naming why ``text`` is not a valid account number
+            (empty, not digits, wrong length, bad check digit).
+        """
         try:
             return account_ref.check(text)
         except ValueError as exc:
@@ -321,7 +338,13 @@ class ResPartner(models.Model):
         return allocations
 
     def _security_on_balance_changed(self):
-        """Hook called in the transaction that moved money for these subscribers."""
+        """Hook called in the transaction that moved money for these
+        subscribers: calls the contracts' balance hook
+        (``contract.contract._security_on_balance_changed``: service status,
+        promises, app export) on their MMR contracts.
+
+        :return: None
+        """
         contracts = self.env["contract.contract"].search(
             [("partner_id", "in", self.ids), ("security_is_mmr", "=", True)]
         )
@@ -399,7 +422,7 @@ class ResPartner(models.Model):
             result[partner.id] = partner.currency_id.round(max(amount - unbound, 0.0))
         return result
 
-    # ------------------------------------ autopay, promised payments (issue 5)
+    # ------------------------------------------- autopay, promised payments
     security_autopay_token_id = fields.Many2one(
         "payment.token",
         string="Autopay Method",
@@ -554,9 +577,21 @@ class ResPartner(models.Model):
     def _security_request_promised_payment(
         self, amount=None, channel="portal", date_ref=None
     ):
-        """Request a promised payment; ``{"ok", "amount", "due_date", "reason",
-        "promise_id"}``. A refusal is not an error: ``ok`` is False and
-        ``reason`` says why."""
+        """Request a promised payment (temporary credit) for this subscriber.
+
+        A refusal is not an error: ``ok`` is False and ``reason`` says why;
+        the request is recorded either way.
+
+        :param amount: positive number; None: the most the company rules
+            allow (capped to what is due).
+        :param str channel: where the request comes from (``portal``,
+            ``api``, ...).
+        :param date_ref: date of the request (default: today).
+        :return: ``{"ok", "amount", "due_date", "reason", "promise_id"}``.
+        :rtype: dict
+        :raises UserError: bad input (amount not a positive number, unknown
+            channel).
+        """
         self.ensure_one()
         return self.env["security.promised.payment"]._security_request(
             self.commercial_partner_id,

@@ -243,11 +243,19 @@ class SecurityAutopayAttempt(models.Model):
     # ----------------------------------------------------------------- charge
     @api.model
     def _security_charge_invoice(self, invoice_id, date_ref, attempt_no=None):
-        """Lock the invoice, then return its live attempt or start a new one.
+        """Charge one invoice by autopay: lock the invoice, then return its
+        live attempt or start a new one (an off-session transaction sent to
+        the provider).
 
-        With ``attempt_no`` (a job's charge), only when that attempt is the
-        live one or the next one: a job run again after its charge was made
-        charges nothing.
+        :param int invoice_id: an open posted MMR invoice.
+        :param date_ref: the day of the run.
+        :param attempt_no: a job's charge: only when that attempt is the live
+            one or the next one, so a job run again after its charge was made
+            charges nothing.
+        :return: the live or new attempt; empty when another worker holds the
+            invoice or no charge is due (no usable method, nothing left to
+            pay, retry not due yet).
+        :rtype: security.autopay.attempt
         """
         self.env.cr.execute(
             "SELECT id FROM account_move WHERE id = %s FOR UPDATE SKIP LOCKED",

@@ -33,7 +33,18 @@ class SecurityBillingApi(models.AbstractModel):
     # ------------------------------------------------------------ public API
     @api.model
     def account_status(self, account_ref):
-        """Balance, dates, status and sites of one subscriber account."""
+        """Balance, dates, status and sites of one subscriber account.
+
+        :param account_ref: the account number printed on invoices (string
+            or integer, with its check digit).
+        :return: ``{"account_ref", "name", "currency", "balance",
+            "balance_due", "past_due", "paid_until", "next_payment_date",
+            "status", "recommended_amount", "autopay", "sites": [...]}`` (see
+            README.md, "Integrator API (XML-RPC)").
+        :rtype: dict
+        :raises AccessError: the caller is not in the API or manager group.
+        :raises UserError: the account number is malformed or unknown.
+        """
         self._check_api_access()
         partner = self._get_subscriber(account_ref)
         return self._security_api_status_dicts(partner)[0]
@@ -42,11 +53,25 @@ class SecurityBillingApi(models.AbstractModel):
     def register_payment(
         self, account_ref, amount, external_id, date=None, category=None
     ):
-        """Register a payment, idempotent per ``external_id``.
+        """Register a payment, idempotent per ``external_id``, through the
+        payment entry point (allocated oldest first).
 
-        Returns ``{"payment_id", "duplicate", "allocations": [{"invoice",
-        "invoice_id", "amount"}]}``; a repeated ``external_id`` returns the
-        first result with ``duplicate: True`` and writes nothing.
+        :param account_ref: the subscriber's account number (string or
+            integer).
+        :param amount: positive number (int, float or string such as
+            ``"25.50"``), at most 2 decimals.
+        :param str external_id: the integrator's unique id of the payment
+            (stored as ``api:<external_id>``).
+        :param str date: ISO date ``YYYY-MM-DD``, not in the future (default:
+            today).
+        :param str category: payment category code (default ``online``).
+        :return: ``{"payment_id", "duplicate", "allocations": [{"invoice",
+            "invoice_id", "amount"}]}``; a repeated ``external_id`` returns
+            the first result with ``duplicate: True`` and writes nothing.
+        :rtype: dict
+        :raises AccessError: the caller is not in the API or manager group.
+        :raises UserError: an argument is invalid (nothing is written), or
+            ``external_id`` was used for another account or amount.
         """
         self._check_api_access()
         partner = self._get_subscriber(account_ref)
@@ -74,7 +99,15 @@ class SecurityBillingApi(models.AbstractModel):
     @api.model
     def list_debtors(self, min_days_overdue=1):
         """``account_status`` of every subscriber with an MMR invoice overdue
-        by at least ``min_days_overdue`` days, by account number."""
+        by at least ``min_days_overdue`` days, by account number.
+
+        :param int min_days_overdue: whole number >= 0 (0: due today or
+            earlier).
+        :return: the ``account_status`` dicts of the debtors.
+        :rtype: list
+        :raises AccessError: the caller is not in the API or manager group.
+        :raises UserError: ``min_days_overdue`` is not a whole number >= 0.
+        """
         self._check_api_access()
         days = self._parse_days(min_days_overdue)
         return self._security_api_status_dicts(self._get_debtors(days))
@@ -85,8 +118,12 @@ class SecurityBillingApi(models.AbstractModel):
         (``ajax``, ``webhook`` or ``csv``) would upload now, as the connector's
         "Download file" button gives it; nothing is sent or logged.
 
-        Returns ``{"filename", "content", "records", "skipped",
-        "skipped_sites": [{"site_id", "site", "hub_id", "reason"}]}``.
+        :param str vendor: ``ajax``, ``webhook`` or ``csv``.
+        :return: ``{"filename", "content", "records", "skipped",
+            "skipped_sites": [{"site_id", "site", "hub_id", "reason"}]}``.
+        :rtype: dict
+        :raises AccessError: the caller is not in the API or manager group.
+        :raises UserError: the vendor is unknown.
         """
         self._check_api_access()
         Connector = self.env["security.app.connector"]
@@ -98,9 +135,16 @@ class SecurityBillingApi(models.AbstractModel):
     def request_promised_payment(self, account_ref, amount=None):
         """Ask for a promised payment (temporary credit) for a subscriber.
 
-        ``amount`` empty: the maximum the company rules allow. Returns
-        ``{"ok", "amount", "due_date", "reason"}``: a refusal is not an error,
-        ``ok`` is False and ``reason`` says which rule refused it.
+        :param account_ref: the subscriber's account number (string or
+            integer).
+        :param amount: positive number; empty: the maximum the company rules
+            allow.
+        :return: ``{"ok", "amount", "due_date", "reason"}``: a refusal is not
+            an error, ``ok`` is False and ``reason`` says which rule refused
+            it.
+        :rtype: dict
+        :raises AccessError: the caller is not in the API or manager group.
+        :raises UserError: the account number or the amount is invalid.
         """
         self._check_api_access()
         partner = self._get_subscriber(account_ref)

@@ -188,8 +188,14 @@ class SecurityBillingRun(models.Model):
     def _security_start(self, trigger="manual", date_ref=None, raise_if_busy=True):
         """Create the run of the current company and enqueue its chunks.
 
-        Refused (``UserError``, or nothing returned if not
-        ``raise_if_busy``) while a run of the company is running.
+        :param str trigger: what started it (``manual``, ``cron``).
+        :param date_ref: the billing date (default: today).
+        :param bool raise_if_busy: raise while a run of the company is
+            running; else return an empty recordset.
+        :return: the new run (empty when busy and not ``raise_if_busy``).
+        :rtype: security.billing.run
+        :raises UserError: a run of the company is running and
+            ``raise_if_busy``.
         """
         run = self.sudo()._security_create_run(trigger, date_ref, raise_if_busy)
         if run:

@@ -255,8 +255,17 @@ class SecurityPromisedPayment(models.Model):
     def _security_request(self, partner, amount=None, channel="portal", date_ref=None):
         """Grant or refuse a promised payment; the outcome is always recorded.
 
-        Returns ``{"ok", "amount", "due_date", "reason", "promise_id"}``.
-        Raises ``UserError`` only on bad input (amount not a positive number).
+        :param partner: the subscriber (``res.partner``; its commercial
+            partner is used).
+        :param amount: positive number; None: the most the company rules
+            allow (capped to what is due).
+        :param str channel: one of ``CHANNELS`` (``portal``, ``api``, ...).
+        :param date_ref: date of the request (default: today).
+        :return: ``{"ok", "amount", "due_date", "reason", "promise_id"}``;
+            ``ok`` False and ``reason`` set when a rule refused it.
+        :rtype: dict
+        :raises UserError: only on bad input (amount not a positive number,
+            unknown channel).
         """
         if channel not in dict(CHANNELS):
             raise UserError(_("Unknown promise channel %(channel)r.", channel=channel))

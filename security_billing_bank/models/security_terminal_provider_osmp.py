@@ -196,7 +196,7 @@ class SecurityTerminalProvider(models.Model):
         self.ensure_one()
         partners = self.env["res.partner"]
         try:
-            ref = partners._security_check_account_ref(account)
+            ref = partners._security_parse_account_ref(account)
         except UserError as exc:
             raise OsmpError(RESULT_BAD_ACCOUNT_FORMAT, exc.args[0]) from exc
         found = partners.with_context(active_test=False).search(

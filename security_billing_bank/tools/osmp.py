@@ -8,7 +8,7 @@ Result codes answered by ``_osmp_check`` / ``_osmp_pay`` (see README.md,
 0    OK: the account can be paid (check) / the payment is recorded (pay,
      also when a pay is repeated with the same txn_id, sum and account).
 1    Temporary error, retry later: payments of the provider are paused.
-4    Invalid account format: the core ``_security_check_account_ref``
+4    Invalid account format: the core ``_security_parse_account_ref``
      rejects the typed number (not digits, wrong length, bad check digit).
 5    Account not found in the provider's company.
 7    Payment refused: the recorded payment of this txn_id was cancelled by

@@ -278,16 +278,16 @@ class TestAccountNumbers(BillingCase):
         ref = partner.security_account_ref
         self.assertTrue(ref.isdigit())
         Partner = self.env["res.partner"]
-        self.assertEqual(Partner._security_check_account_ref(ref), ref)
+        self.assertEqual(Partner._security_parse_account_ref(ref), ref)
         self.assertEqual(Partner._security_find_by_account_ref(f" {ref} "), partner)
         # One mistyped digit, two swapped digits: rejected by the check digit.
         typo = ref[:-2] + str((int(ref[-2]) + 1) % 10) + ref[-1]
         with self.assertRaisesRegex(UserError, "fails its check digit"):
             Partner._security_find_by_account_ref(typo)
         with self.assertRaisesRegex(UserError, "digits only"):
-            Partner._security_check_account_ref("10O0017")
+            Partner._security_parse_account_ref("10O0017")
         with self.assertRaisesRegex(UserError, "empty account number"):
-            Partner._security_check_account_ref("  ")
+            Partner._security_parse_account_ref("  ")
 
     def test_valid_but_unknown_number_is_reported_as_not_found(self):
         with self.assertRaisesRegex(UserError, "was not found"):

@@ -1,13 +1,9 @@
 import base64
-import csv
-import hashlib
-import io
 import json
 import logging
 import re
 import time
 from datetime import timedelta
-from json.encoder import encode_basestring
 
 import requests
 
@@ -16,7 +12,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
-from ..tools.spreadsheet import csv_text
+from ..tools import app_status
+from ..tools.app_status import FILENAME_FORMAT, ROW_FIELDS
 from .security_app_export_log import LOG_STATES
 from .security_site import AJAX_HUB_RE, VENDORS
 
@@ -36,23 +33,6 @@ SERIALIZERS = {
     "csv": "_serialize_csv",
 }
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-ROW_FIELDS = (
-    "hubId",
-    "subscriptionFee",
-    "balance",
-    "currency",
-    "blocked",
-    "paymentDate",
-)
-FILENAME_FORMAT = "%Y-%m-%d-%H-%M-%S"
-# value style -> one row; arguments: escaped hub id, fee, balance, currency,
-# "true"/"false", date (all but the hub id validated, nothing to escape)
-JSON_ROW_TEMPLATES = {
-    "string": '{"hubId":%s,"subscriptionFee":"%.2f","balance":"%.2f",'
-    '"currency":"%s","blocked":"%s","paymentDate":"%s"}',
-    "native": '{"hubId":%s,"subscriptionFee":%.2f,"balance":%.2f,'
-    '"currency":"%s","blocked":%s,"paymentDate":"%s"}',
-}
 RESPONSE_KEEP = 1000
 
 
@@ -411,90 +391,23 @@ class SecurityAppConnector(models.Model):
             "digests": digests,
         }
 
-    @api.model
-    def _string_row(self, row):
-        """A row as the strings of the Ajax example, in ``ROW_FIELDS`` order."""
-        hub, fee, balance, currency, blocked, payment_date = row
-        return (
-            hub,
-            "%.2f" % fee,
-            "%.2f" % balance,
-            currency,
-            "true" if blocked else "false",
-            payment_date,
-        )
-
-    def _json_array(self, rows):
-        """One JSON object a line; amounts always with 2 decimals.
-
-        String style (the Ajax specification's example) quotes every value;
-        native style writes numbers (``300.00``) and booleans. Validated
-        values (amounts, ISO currency, ISO date) need no escaping; the device
-        id is escaped.
-        """
-        if not rows:
-            return "[]\n"
-        template = JSON_ROW_TEMPLATES[self.value_style]
-        lines = [
-            template
-            % (
-                encode_basestring(hub),
-                fee,
-                balance,
-                currency,
-                "true" if blocked else "false",
-                payment_date,
-            )
-            for hub, fee, balance, currency, blocked, payment_date in rows
-        ]
-        return "[\n" + ",\n".join(lines) + "\n]\n"
-
     def _serialize_ajax(self, rows, now):
-        return self._json_array(rows), "json", "application/json"
+        return app_status.serialize_ajax(rows, self.value_style)
 
     def _serialize_webhook(self, rows, now):
-        head = json.dumps(
-            {
-                "company": self.company_id.name,
-                "generatedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "mode": self.export_mode,
-                "count": len(rows),
-            },
-            separators=(",", ":"),
+        return app_status.serialize_webhook(
+            rows, now, self.company_id.name, self.export_mode, self.value_style
         )
-        content = '%s,"records":%s}\n' % (head[:-1], self._json_array(rows).rstrip())
-        return content, "json", "application/json"
 
     def _serialize_csv(self, rows, now):
-        """Text cells escaped against formulas (``csv_text``); the amounts
-        (fee, balance) are numbers and stay as they are."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(ROW_FIELDS)
-        for row in rows:
-            hub, fee, balance, currency, blocked, payment_date = self._string_row(row)
-            writer.writerow(
-                (
-                    csv_text(hub),
-                    fee,
-                    balance,
-                    csv_text(currency),
-                    csv_text(blocked),
-                    csv_text(payment_date),
-                )
-            )
-        return out.getvalue(), "csv", "text/csv"
-
-    def _row_digest(self, row):
-        text = "|".join(self._string_row(row))
-        return hashlib.sha1(text.encode()).hexdigest()[:16]
+        return app_status.serialize_csv(rows)
 
     def _filter_changed_rows(self, rows):
         """Rows whose content changed since the last successful upload."""
         previous = json.loads(self.sudo().sync_state or "{}")
         digests, changed = {}, []
         for row in rows:
-            digest = self._row_digest(row)
+            digest = app_status.row_digest(row)
             digests[row[0]] = digest
             if previous.get(row[0]) != digest:
                 changed.append(row)

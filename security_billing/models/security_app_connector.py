@@ -1,11 +1,6 @@
-import base64
 import json
 import logging
 import re
-import time
-from datetime import timedelta
-
-import requests
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -33,7 +28,6 @@ SERIALIZERS = {
     "csv": "_serialize_csv",
 }
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-RESPONSE_KEEP = 1000
 
 
 class SecurityAppConnector(models.Model):
@@ -413,199 +407,6 @@ class SecurityAppConnector(models.Model):
                 changed.append(row)
         return changed, digests
 
-    # ------------------------------------------------------------------ upload
-    def _prepare_upload_kwargs(self, payload):
-        self.ensure_one()
-        conn = self.sudo()
-        kwargs = {"timeout": (self.connect_timeout, self.read_timeout), "headers": {}}
-        if self.auth_type == "basic":
-            kwargs["auth"] = (conn.username or "", conn.password or "")
-        elif self.auth_type == "bearer":
-            kwargs["headers"]["Authorization"] = f"Bearer {conn.token or ''}"
-        body = payload["content"].encode()
-        if self.vendor == "webhook":
-            kwargs["data"] = body
-            kwargs["headers"]["Content-Type"] = "application/json; charset=utf-8"
-        else:
-            kwargs["files"] = {"file": (payload["filename"], body, payload["mimetype"])}
-        return kwargs
-
-    def _security_upload(self, payload):
-        """POST the payload with retries: timeouts, connection errors and 5xx
-        are retried with exponential backoff, 4xx and other errors are not.
-
-        Returns ``{attempts, http_status, response_body, error}``.
-        """
-        self.ensure_one()
-        if not self.upload_url:
-            return {"attempts": 0, "error": _("No upload URL is set.")}
-        kwargs = self._prepare_upload_kwargs(payload)
-        result = {"attempts": 0, "http_status": 0, "response_body": "", "error": ""}
-        with requests.Session() as session:
-            for attempt in range(1, self.retry_count + 2):
-                result["attempts"] = attempt
-                retry = self._upload_once(session, kwargs, result)
-                if not retry or attempt > self.retry_count:
-                    break
-                time.sleep(self.retry_backoff * 2 ** (attempt - 1))
-        return result
-
-    def _upload_once(self, session, kwargs, result):
-        """One attempt; fills ``result`` and returns whether to retry."""
-        try:
-            response = session.post(self.upload_url, **kwargs)
-        except requests.Timeout as exc:
-            result.update(http_status=0, response_body="")
-            result["error"] = _("Timeout: %(error)s", error=exc)
-            return True
-        except requests.ConnectionError as exc:
-            result.update(http_status=0, response_body="")
-            result["error"] = _("Connection error: %(error)s", error=exc)
-            return True
-        except requests.RequestException as exc:
-            result["error"] = _("Request failed: %(error)s", error=exc)
-            return False
-        result["http_status"] = response.status_code
-        result["response_body"] = response.text[:RESPONSE_KEEP]
-        if response.status_code < 400:
-            result["error"] = ""
-            return False
-        result["error"] = _(
-            "HTTP %(status)s %(reason)s",
-            status=response.status_code,
-            reason=response.reason or "",
-        )
-        return response.status_code >= 500
-
-    # ----------------------------------------------------------------- exports
-    def _security_export(self, trigger="manual"):
-        """Build, upload and log one export of each connector now."""
-        logs = self.env["security.app.export.log"]
-        for connector in self:
-            log = logs.sudo().create(connector._prepare_log_vals(trigger))
-            log._security_run()
-            logs |= log
-        return logs
-
-    def _prepare_log_vals(self, trigger):
-        self.ensure_one()
-        return {
-            "connector_id": self.id,
-            "company_id": self.company_id.id,
-            "trigger": trigger,
-            "state": "queued",
-        }
-
-    def _security_store_sync_state(self, digests):
-        """Changes-only mode: remember what the server now has."""
-        self.ensure_one()
-        if digests is None:
-            return
-        state = json.loads(self.sudo().sync_state or "{}")
-        state.update(digests)
-        self.sudo().sync_state = json.dumps(state, separators=(",", ":"))
-
-    @api.model
-    def _get_due_domain(self, now):
-        return [
-            ("active", "=", True),
-            "|",
-            ("next_export_at", "<=", now),
-            "&",
-            ("export_requested", "=", True),
-            ("requested_export_at", "<=", now),
-        ]
-
-    @api.model
-    def _cron_export_app_status(self):
-        """Queue the due connectors, then run one queued export per call.
-
-        Queuing and running are separate cron batches (the progress API commits
-        between them), so the slow upload never holds a lock on the connector
-        that a payment's export request would wait for.
-        """
-        Log = self.env["security.app.export.log"].sudo()
-        queued = self._security_queue_due_exports()
-        if queued:
-            self.env["ir.cron"]._notify_progress(
-                done=len(queued), remaining=len(queued)
-            )
-            return queued
-        pending = Log.search([("state", "=", "queued")], order="id")
-        if pending:
-            pending[0]._security_run()
-            self.env["ir.cron"]._notify_progress(done=1, remaining=len(pending) - 1)
-        return pending[:1]
-
-    @api.model
-    def _security_queue_due_exports(self):
-        now = fields.Datetime.now()
-        connectors = self.sudo().search(self._get_due_domain(now))
-        busy = (
-            self.env["security.app.export.log"]
-            .sudo()
-            .search([("connector_id", "in", connectors.ids), ("state", "=", "queued")])
-        )
-        connectors -= busy.connector_id
-        logs = self.env["security.app.export.log"].sudo()
-        for connector in connectors:
-            trigger = (
-                "requested"
-                if connector.export_requested and connector.requested_export_at <= now
-                else "cron"
-            )
-            logs |= logs.create(connector._prepare_log_vals(trigger))
-            connector.write(connector._prepare_next_schedule_vals(now))
-        return logs
-
-    def _prepare_next_schedule_vals(self, now):
-        self.ensure_one()
-        return {
-            "next_export_at": now + timedelta(minutes=self.interval_minutes),
-            "export_requested": False,
-            "requested_export_at": False,
-        }
-
-    @api.model
-    def _security_request_export(self, contracts):
-        """Money moved (or service status changed) for ``contracts``: ask the
-        connectors covering their sites for an export after their delay.
-
-        Debounced: a connector already waiting for a requested export is left
-        alone, so many payments within the delay make one export. One UPDATE;
-        it waits for no lock held by a running export.
-        """
-        if not contracts:
-            return []
-        self.flush_model()
-        self.env["security.site"].flush_model(["contract_id", "company_id", "vendor"])
-        now = fields.Datetime.now()
-        self.env.cr.execute(
-            """
-            UPDATE security_app_connector ac
-               SET export_requested = TRUE,
-                   requested_export_at =
-                        %(now)s + ac.debounce_seconds * INTERVAL '1 second'
-             WHERE ac.active AND NOT COALESCE(ac.export_requested, FALSE)
-               AND EXISTS (
-                    SELECT 1 FROM security_site s
-                     WHERE s.contract_id IN %(ids)s AND s.active
-                       AND s.company_id = ac.company_id
-                       AND s.vendor = ac.site_vendor)
-            RETURNING ac.id, ac.requested_export_at
-            """,
-            {"now": now, "ids": tuple(contracts.ids)},
-        )
-        rows = self.env.cr.fetchall()
-        if rows:
-            self.invalidate_model(["export_requested", "requested_export_at"])
-            cron = self.env.ref(
-                "security_billing.ir_cron_security_app_export", raise_if_not_found=False
-            )
-            if cron:
-                cron.sudo()._trigger(at=sorted({row[1] for row in rows}))
-        return [row[0] for row in rows]
-
     # ----------------------------------------------------------------- actions
     def action_export_now(self):
         """Build and upload now. The upload runs as superuser with the stored
@@ -691,14 +492,4 @@ class SecurityAppConnector(models.Model):
             "records": payload["records"],
             "skipped": payload["skipped"],
             "skipped_sites": payload["skipped_sites"],
-        }
-
-    @api.model
-    def _security_attachment_vals(self, payload, log):
-        return {
-            "name": payload["filename"],
-            "datas": base64.b64encode(payload["content"].encode()),
-            "mimetype": payload["mimetype"],
-            "res_model": log._name,
-            "res_id": log.id,
         }

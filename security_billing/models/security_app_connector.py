@@ -21,12 +21,6 @@ CONNECTOR_VENDORS = [
 ]
 # connector vendor -> site vendor it exports by default
 DEFAULT_SITE_VENDOR = {"ajax": "ajax", "webhook": "alarm_com", "csv": "other"}
-# connector vendor -> serializer method: (rows, filename stem) -> (content, ext, mime)
-SERIALIZERS = {
-    "ajax": "_serialize_ajax",
-    "webhook": "_serialize_webhook",
-    "csv": "_serialize_csv",
-}
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 
@@ -374,7 +368,7 @@ class SecurityAppConnector(models.Model):
         digests = None
         if self.export_mode == "changes":
             rows, digests = self._filter_changed_rows(rows)
-        content, ext, mimetype = getattr(self, SERIALIZERS[self.vendor])(rows, now)
+        content, ext, mimetype = self._serialize(rows, now)
         return {
             "filename": f"{now.strftime(FILENAME_FORMAT)}.{ext}",
             "content": content,
@@ -385,16 +379,39 @@ class SecurityAppConnector(models.Model):
             "digests": digests,
         }
 
-    def _serialize_ajax(self, rows, now):
-        return app_status.serialize_ajax(rows, self.value_style)
+    def _serialize(self, rows, now):
+        """Write ``rows`` in the file format of the connector's vendor.
 
-    def _serialize_webhook(self, rows, now):
-        return app_status.serialize_webhook(
-            rows, now, self.company_id.name, self.export_mode, self.value_style
+        The extension point for alarm vendors: an addon adds its vendor to
+        ``vendor`` (``selection_add``) and overrides this method, writing
+        the file of its vendor and calling ``super()`` for the others.
+
+        :param rows: the validated rows, tuples in
+            ``tools.app_status.ROW_FIELDS`` order
+        :param now: creation time of the file, a naive UTC datetime
+        :return: ``(content, extension, mimetype)``: the text of the file,
+            its file name extension (without the dot) and its MIME type
+        :raise UserError: no format is known for the vendor (the addon that
+            adds it does not override this method)
+        """
+        self.ensure_one()
+        if self.vendor == "ajax":
+            return app_status.serialize_ajax(rows, self.value_style)
+        if self.vendor == "webhook":
+            return app_status.serialize_webhook(
+                rows, now, self.company_id.name, self.export_mode, self.value_style
+            )
+        if self.vendor == "csv":
+            return app_status.serialize_csv(rows)
+        raise UserError(
+            _(
+                "No app status file format is known for the vendor %(vendor)r of "
+                "the connector %(name)s: the addon that adds this vendor must "
+                "override _serialize().",
+                vendor=self.vendor,
+                name=self.name,
+            )
         )
-
-    def _serialize_csv(self, rows, now):
-        return app_status.serialize_csv(rows)
 
     def _filter_changed_rows(self, rows):
         """Rows whose content changed since the last successful upload."""
@@ -468,7 +485,7 @@ class SecurityAppConnector(models.Model):
     def _security_get_for_vendor(self, vendor, company=None):
         """The company's first active connector of ``vendor``, or an unsaved
         default one so a file can be built before any connector is set up."""
-        valid = dict(CONNECTOR_VENDORS)
+        valid = self._fields["vendor"].get_values(self.env)
         if not isinstance(vendor, str) or vendor not in valid:
             raise UserError(
                 _(

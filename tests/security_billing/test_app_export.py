@@ -1,4 +1,4 @@
-"""Device-app status export (issue 6): Ajax billing JSON, webhook and CSV.
+"""Device-app status export: Ajax billing JSON, webhook and CSV.
 
 Uploads go to a real HTTP server on 127.0.0.1 started by the test; the
 database, ORM and payments are real.
@@ -243,6 +243,64 @@ class TestAppExport(SecurityBillingCase):
         self.assertEqual(
             data["records"], json.loads(self._golden().replace("USD", self.currency))
         )
+
+    def test_serialize_dispatches_by_vendor(self):
+        """``_serialize`` writes the format of the connector's vendor."""
+        rows = [("0000AF49", 300.0, -12.5, "UAH", True, "2019-12-31")]
+        ajax_line = (
+            '{"hubId":"0000AF49","subscriptionFee":"300.00","balance":"-12.50",'
+            '"currency":"UAH","blocked":"true","paymentDate":"2019-12-31"}'
+        )
+        Connector = self.env["security.app.connector"]
+        company = self.env.company
+        results = {
+            vendor: Connector.new(
+                {"name": vendor, "vendor": vendor, "company_id": company.id}
+            )._serialize(rows, NOW)
+            for vendor in ("ajax", "webhook", "csv")
+        }
+        self.assertEqual(
+            results["ajax"], ("[\n%s\n]\n" % ajax_line, "json", "application/json")
+        )
+        content, ext, mimetype = results["webhook"]
+        self.assertEqual((ext, mimetype), ("json", "application/json"))
+        self.assertEqual(
+            json.loads(content),
+            {
+                "company": company.name,
+                "generatedAt": "2024-03-15T10:20:30Z",
+                "mode": "full",
+                "count": 1,
+                "records": [json.loads(ajax_line)],
+            },
+        )
+        self.assertEqual(
+            results["csv"],
+            (
+                "hubId,subscriptionFee,balance,currency,blocked,paymentDate\n"
+                "0000AF49,300.00,-12.50,UAH,true,2019-12-31\n",
+                "csv",
+                "text/csv",
+            ),
+        )
+
+    def test_unknown_vendor_is_a_clear_error(self):
+        """A vendor added without its ``_serialize`` (here written in SQL, as
+        an addon adding only the selection value would leave it) names the
+        vendor and the method to override; the export logs it as failed."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE security_app_connector SET vendor = 'acme' WHERE id = %s",
+            [self.connector.id],
+        )
+        self.connector.invalidate_recordset(["vendor"])
+        with self.assertRaisesRegex(UserError, r"vendor 'acme' .*_serialize\(\)"):
+            self.connector._serialize([], NOW)
+        server = self._serve([(200, "accepted", 0)])
+        log = self.connector._security_export()
+        self.assertEqual(log.state, "failed")
+        self.assertIn("'acme'", log.error)
+        self.assertFalse(server.requests)
 
     def test_csv_cells_cannot_become_formulas(self):
         """A device id a spreadsheet would run as a formula gets a leading

@@ -234,7 +234,8 @@ class SecurityAppConnector(models.Model):
                        cur.name, x.fee
                   FROM (
                     SELECT s.id AS site_id, s.name, s.device_id,
-                           c.id AS contract_id, %(blocked)s AS blocked,
+                           c.id AS contract_id,
+                           COALESCE(c.security_blocked, FALSE) AS blocked,
                            COALESCE(ROUND(SUM(l.monthly_recurring)::numeric, 2), 0)
                                ::float8 AS fee,
                            COALESCE(
@@ -256,25 +257,12 @@ class SecurityAppConnector(models.Model):
                   LEFT JOIN res_currency cur ON cur.id = x.currency_id
                 """,
                 sites=site_query.subselect(),
-                blocked=self._security_blocked_sql(),
             )
         )
         rows = self.env.cr.fetchall()
         # sorting here is cheaper than a database sort spilling to disk
         rows.sort(key=lambda row: (row[2] or "", row[0]))
         return rows
-
-    @api.model
-    def _security_blocked_sql(self):
-        """``contract.contract.security_blocked`` as SQL over alias ``c``.
-
-        The column itself when the field is stored; else the SQL equivalent
-        of ``_compute_security_blocked`` (suspended or terminated), which
-        ``test_blocked_sql_matches_the_field`` checks state by state.
-        """
-        if self.env["contract.contract"]._fields["security_blocked"].store:
-            return SQL("COALESCE(c.security_blocked, FALSE)")
-        return SQL("COALESCE(c.security_state IN ('suspended', 'terminated'), FALSE)")
 
     def _security_collect_rows(self):
         """Validated status rows of the connector's sites, set-based.

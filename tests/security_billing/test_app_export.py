@@ -20,7 +20,6 @@ from freezegun import freeze_time
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
-from odoo.tools import SQL
 
 from ..common import SecurityBillingCase
 
@@ -332,26 +331,6 @@ class TestAppExport(SecurityBillingCase):
         self.connector.site_domain = "[('device_id', '=', '0000AF49')]"
         payload = self.connector._security_build_payload(now=NOW)
         self.assertEqual(payload["records"], 1)
-
-    def test_blocked_sql_matches_the_field(self):
-        """The file's blocked flag is ``contract.security_blocked`` in SQL."""
-        Connector = self.env["security.app.connector"]
-        states = self.env["contract.contract"]._fields["security_state"]
-        for state in [value for value, _label in states.selection]:
-            with self.subTest(state=state):
-                self.contract_c.security_state = state
-                self.env.flush_all()
-                self.env.cr.execute(
-                    SQL(
-                        "SELECT %s FROM contract_contract c WHERE c.id = %s",
-                        Connector._security_blocked_sql(),
-                        self.contract_c.id,
-                    )
-                )
-                self.contract_c.invalidate_recordset(["security_blocked"])
-                self.assertEqual(
-                    self.env.cr.fetchone()[0], self.contract_c.security_blocked
-                )
 
     # ----------------------------------------------------------------- upload
     def test_upload_500_then_200_is_retried_and_logged(self):

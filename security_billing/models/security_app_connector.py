@@ -1,5 +1,4 @@
 import json
-import logging
 import re
 
 from odoo import _, api, fields, models
@@ -11,8 +10,6 @@ from ..tools import app_status
 from ..tools.app_status import FILENAME_FORMAT, ROW_FIELDS
 from .security_app_export_log import LOG_STATES
 from .security_site import AJAX_HUB_RE, VENDORS
-
-_logger = logging.getLogger(__name__)
 
 CONNECTOR_VENDORS = [
     ("ajax", "Ajax billing server (JSON file)"),
@@ -214,12 +211,16 @@ class SecurityAppConnector(models.Model):
         return domain
 
     def _fetch_site_rows(self):
-        """Sites with contract, blocked flag, currency and monthly fee.
+        """Sites with contract, blocked flag, currency and monthly fee, in one
+        query over the connector's sites (``_get_site_domain``).
 
-        One query: ``(site_id, name, device_id, contract_id, blocked,
-        currency, monthly_fee)`` ordered by device id. The monthly fee is the
-        sum of the stored OCA ``monthly_recurring`` of the contract's lines
-        (``security_monthly_fee``), rounded half-up to 2 decimals.
+        The monthly fee is the sum of the stored OCA ``monthly_recurring`` of
+        the contract's lines (``security_monthly_fee``), rounded half-up to 2
+        decimals; blocked is the stored ``contract.contract.security_blocked``.
+
+        :return: list of ``(site_id, name, device_id, contract_id, blocked,
+            currency, monthly_fee)`` ordered by device id; contract, currency
+            and device id may be empty (the caller skips those sites)
         """
         self.ensure_one()
         Site = self.env["security.site"].sudo()
@@ -267,12 +268,15 @@ class SecurityAppConnector(models.Model):
     def _security_collect_rows(self):
         """Validated status rows of the connector's sites, set-based.
 
-        Three queries whatever the number of sites: sites with contracts and
-        fees, the core balance sums and the core date data. Returns
-        ``(rows, skipped)``: rows are tuples ``(hubId, subscriptionFee,
-        balance, currency, blocked, paymentDate)`` (amounts rounded to 2
-        decimals, date as yyyy-mm-dd, see ``ROW_FIELDS``); skipped are
-        ``{site_id, site, hub_id, reason}``.
+        Three queries whatever the number of sites: sites with contracts,
+        fees and blocked flags (``_fetch_site_rows``), the core balance sums
+        and the core date data.
+
+        :return: ``(rows, skipped)``: rows are tuples ``(hubId,
+            subscriptionFee, balance, currency, blocked, paymentDate)``
+            (amounts rounded to 2 decimals, date as yyyy-mm-dd, see
+            ``tools.app_status.ROW_FIELDS``); skipped are dicts ``{site_id,
+            site, hub_id, reason}`` of the sites left out
         """
         self.ensure_one()
         sites = self._fetch_site_rows()
@@ -346,10 +350,19 @@ class SecurityAppConnector(models.Model):
             return _("no next payment date")
         return None
 
-    # ------------------------------------------------------------- serializers
+    # ---------------------------------------------------------------- the file
     def _security_build_payload(self, now=None):
-        """Build the file: ``{filename, content, records, skipped, skipped_sites,
-        mimetype, digests}``. The file name is the creation time in UTC."""
+        """Build the file of the connector: collect the rows, keep the changed
+        ones in changes-only mode, write them (``_serialize``).
+
+        :param now: creation time of the file, a naive UTC datetime (default:
+            now); the file name is this time, ``yyyy-mm-dd-hh-mm-ss.<ext>``
+        :return: ``{filename, content, mimetype, records, skipped,
+            skipped_sites, digests}``: ``records`` rows written, ``skipped``
+            sites left out and why (``skipped_sites``), ``digests`` the rows'
+            digests to remember after a successful upload (changes-only mode;
+            else None)
+        """
         self.ensure_one()
         now = now or fields.Datetime.now()
         rows, skipped = self._security_collect_rows()

@@ -27,6 +27,9 @@ class SecurityAppConnector(models.Model):
         Queuing and running are separate cron batches (the progress API commits
         between them), so the slow upload never holds a lock on the connector
         that a payment's export request would wait for.
+
+        :return: the logs queued by this call, or the one log it ran (empty
+            when nothing was due nor queued)
         """
         Log = self.env["security.app.export.log"].sudo()
         queued = self._security_queue_due_exports()
@@ -43,6 +46,12 @@ class SecurityAppConnector(models.Model):
 
     @api.model
     def _security_queue_due_exports(self):
+        """Queue an export of each active connector whose interval or
+        requested export is due (a connector with a queued export waits), and
+        move its schedule on (``_prepare_next_schedule_vals``).
+
+        :return: the queued ``security.app.export.log`` records
+        """
         now = fields.Datetime.now()
         connectors = self.sudo().search(self._get_due_domain(now))
         busy = (
@@ -78,6 +87,11 @@ class SecurityAppConnector(models.Model):
         Debounced: a connector already waiting for a requested export is left
         alone, so many payments within the delay make one export. One UPDATE;
         it waits for no lock held by a running export.
+
+        :param contracts: ``contract.contract`` records whose balance or
+            status changed
+        :return: ids of the connectors that now wait for an export (the
+            cron is triggered at their requested times)
         """
         if not contracts:
             return []

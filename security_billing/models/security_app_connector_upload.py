@@ -34,7 +34,10 @@ class SecurityAppConnector(models.Model):
         """POST the payload with retries: timeouts, connection errors and 5xx
         are retried with exponential backoff, 4xx and other errors are not.
 
-        Returns ``{attempts, http_status, response_body, error}``.
+        :param payload: the built file (``_security_build_payload``)
+        :return: ``{attempts, http_status, response_body, error}``: the
+            outcome of the last attempt, ``error`` empty on success (the
+            answer kept to its first ``RESPONSE_KEEP`` characters)
         """
         self.ensure_one()
         if not self.upload_url:
@@ -78,7 +81,13 @@ class SecurityAppConnector(models.Model):
         return response.status_code >= 500
 
     def _security_export(self, trigger="manual"):
-        """Build, upload and log one export of each connector now."""
+        """Build, upload and log one export of each connector now; a failed
+        build or upload is recorded on its log, not raised.
+
+        :param trigger: what asked for it, as logged: ``manual``, ``cron``
+            or ``requested`` (a payment or status change)
+        :return: the ``security.app.export.log`` records, one per connector
+        """
         logs = self.env["security.app.export.log"]
         for connector in self:
             log = logs.sudo().create(connector._prepare_log_vals(trigger))

@@ -28,5 +28,7 @@ from . import payment_transaction
 from . import payment_token
 from . import account_partial_reconcile
 from . import security_app_connector
+from . import security_app_connector_upload
+from . import security_app_connector_schedule
 from . import security_app_export_log
 from . import product_product

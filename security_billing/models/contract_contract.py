@@ -54,6 +54,7 @@ class ContractContract(models.Model):
     security_blocked = fields.Boolean(
         string="Blocked",
         compute="_compute_security_blocked",
+        store=True,
         help="The vendor app and convenience services are locked.",
     )
     security_monthly_fee = fields.Monetary(
@@ -93,6 +94,14 @@ class ContractContract(models.Model):
 
     @api.depends("security_state")
     def _compute_security_blocked(self):
+        """Blocked while the service status is suspended or terminated.
+
+        Stored (the app status export reads the column). The status is the
+        only input: overrides, promised payments, paid-until dates and the
+        days past due act through dunning and the override wizard, which
+        write ``security_state`` (``_security_set_state``), so the stored
+        value follows them without a daily recompute.
+        """
         for contract in self:
             contract.security_blocked = contract.security_state in (
                 "suspended",

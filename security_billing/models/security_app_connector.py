@@ -1,26 +1,15 @@
-import base64
-import csv
-import hashlib
-import io
 import json
-import logging
 import re
-import time
-from datetime import timedelta
-from json.encoder import encode_basestring
-
-import requests
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
-from ..tools.spreadsheet import csv_text
+from ..tools import app_status
+from ..tools.app_status import FILENAME_FORMAT, ROW_FIELDS
 from .security_app_export_log import LOG_STATES
 from .security_site import AJAX_HUB_RE, VENDORS
-
-_logger = logging.getLogger(__name__)
 
 CONNECTOR_VENDORS = [
     ("ajax", "Ajax billing server (JSON file)"),
@@ -29,31 +18,7 @@ CONNECTOR_VENDORS = [
 ]
 # connector vendor -> site vendor it exports by default
 DEFAULT_SITE_VENDOR = {"ajax": "ajax", "webhook": "alarm_com", "csv": "other"}
-# connector vendor -> serializer method: (rows, filename stem) -> (content, ext, mime)
-SERIALIZERS = {
-    "ajax": "_serialize_ajax",
-    "webhook": "_serialize_webhook",
-    "csv": "_serialize_csv",
-}
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-ROW_FIELDS = (
-    "hubId",
-    "subscriptionFee",
-    "balance",
-    "currency",
-    "blocked",
-    "paymentDate",
-)
-FILENAME_FORMAT = "%Y-%m-%d-%H-%M-%S"
-# value style -> one row; arguments: escaped hub id, fee, balance, currency,
-# "true"/"false", date (all but the hub id validated, nothing to escape)
-JSON_ROW_TEMPLATES = {
-    "string": '{"hubId":%s,"subscriptionFee":"%.2f","balance":"%.2f",'
-    '"currency":"%s","blocked":"%s","paymentDate":"%s"}',
-    "native": '{"hubId":%s,"subscriptionFee":%.2f,"balance":%.2f,'
-    '"currency":"%s","blocked":%s,"paymentDate":"%s"}',
-}
-RESPONSE_KEEP = 1000
 
 
 class SecurityAppConnector(models.Model):
@@ -246,12 +211,16 @@ class SecurityAppConnector(models.Model):
         return domain
 
     def _fetch_site_rows(self):
-        """Sites with contract, blocked flag, currency and monthly fee.
+        """Sites with contract, blocked flag, currency and monthly fee, in one
+        query over the connector's sites (``_get_site_domain``).
 
-        One query: ``(site_id, name, device_id, contract_id, blocked,
-        currency, monthly_fee)`` ordered by device id. The monthly fee is the
-        sum of the stored OCA ``monthly_recurring`` of the contract's lines
-        (``security_monthly_fee``), rounded half-up to 2 decimals.
+        The monthly fee is the sum of the stored OCA ``monthly_recurring`` of
+        the contract's lines (``security_monthly_fee``), rounded half-up to 2
+        decimals; blocked is the stored ``contract.contract.security_blocked``.
+
+        :return: list of ``(site_id, name, device_id, contract_id, blocked,
+            currency, monthly_fee)`` ordered by device id; contract, currency
+            and device id may be empty (the caller skips those sites)
         """
         self.ensure_one()
         Site = self.env["security.site"].sudo()
@@ -266,7 +235,8 @@ class SecurityAppConnector(models.Model):
                        cur.name, x.fee
                   FROM (
                     SELECT s.id AS site_id, s.name, s.device_id,
-                           c.id AS contract_id, %(blocked)s AS blocked,
+                           c.id AS contract_id,
+                           COALESCE(c.security_blocked, FALSE) AS blocked,
                            COALESCE(ROUND(SUM(l.monthly_recurring)::numeric, 2), 0)
                                ::float8 AS fee,
                            COALESCE(
@@ -288,7 +258,6 @@ class SecurityAppConnector(models.Model):
                   LEFT JOIN res_currency cur ON cur.id = x.currency_id
                 """,
                 sites=site_query.subselect(),
-                blocked=self._security_blocked_sql(),
             )
         )
         rows = self.env.cr.fetchall()
@@ -296,27 +265,18 @@ class SecurityAppConnector(models.Model):
         rows.sort(key=lambda row: (row[2] or "", row[0]))
         return rows
 
-    @api.model
-    def _security_blocked_sql(self):
-        """``contract.contract.security_blocked`` as SQL over alias ``c``.
-
-        The column itself when the field is stored; else the SQL equivalent
-        of ``_compute_security_blocked`` (suspended or terminated), which
-        ``test_blocked_sql_matches_the_field`` checks state by state.
-        """
-        if self.env["contract.contract"]._fields["security_blocked"].store:
-            return SQL("COALESCE(c.security_blocked, FALSE)")
-        return SQL("COALESCE(c.security_state IN ('suspended', 'terminated'), FALSE)")
-
     def _security_collect_rows(self):
         """Validated status rows of the connector's sites, set-based.
 
-        Three queries whatever the number of sites: sites with contracts and
-        fees, the core balance sums and the core date data. Returns
-        ``(rows, skipped)``: rows are tuples ``(hubId, subscriptionFee,
-        balance, currency, blocked, paymentDate)`` (amounts rounded to 2
-        decimals, date as yyyy-mm-dd, see ``ROW_FIELDS``); skipped are
-        ``{site_id, site, hub_id, reason}``.
+        Three queries whatever the number of sites: sites with contracts,
+        fees and blocked flags (``_fetch_site_rows``), the core balance sums
+        and the core date data.
+
+        :return: ``(rows, skipped)``: rows are tuples ``(hubId,
+            subscriptionFee, balance, currency, blocked, paymentDate)``
+            (amounts rounded to 2 decimals, date as yyyy-mm-dd, see
+            ``tools.app_status.ROW_FIELDS``); skipped are dicts ``{site_id,
+            site, hub_id, reason}`` of the sites left out
         """
         self.ensure_one()
         sites = self._fetch_site_rows()
@@ -390,17 +350,26 @@ class SecurityAppConnector(models.Model):
             return _("no next payment date")
         return None
 
-    # ------------------------------------------------------------- serializers
+    # ---------------------------------------------------------------- the file
     def _security_build_payload(self, now=None):
-        """Build the file: ``{filename, content, records, skipped, skipped_sites,
-        mimetype, digests}``. The file name is the creation time in UTC."""
+        """Build the file of the connector: collect the rows, keep the changed
+        ones in changes-only mode, write them (``_serialize``).
+
+        :param now: creation time of the file, a naive UTC datetime (default:
+            now); the file name is this time, ``yyyy-mm-dd-hh-mm-ss.<ext>``
+        :return: ``{filename, content, mimetype, records, skipped,
+            skipped_sites, digests}``: ``records`` rows written, ``skipped``
+            sites left out and why (``skipped_sites``), ``digests`` the rows'
+            digests to remember after a successful upload (changes-only mode;
+            else None)
+        """
         self.ensure_one()
         now = now or fields.Datetime.now()
         rows, skipped = self._security_collect_rows()
         digests = None
         if self.export_mode == "changes":
             rows, digests = self._filter_changed_rows(rows)
-        content, ext, mimetype = getattr(self, SERIALIZERS[self.vendor])(rows, now)
+        content, ext, mimetype = self._serialize(rows, now)
         return {
             "filename": f"{now.strftime(FILENAME_FORMAT)}.{ext}",
             "content": content,
@@ -411,287 +380,50 @@ class SecurityAppConnector(models.Model):
             "digests": digests,
         }
 
-    @api.model
-    def _string_row(self, row):
-        """A row as the strings of the Ajax example, in ``ROW_FIELDS`` order."""
-        hub, fee, balance, currency, blocked, payment_date = row
-        return (
-            hub,
-            "%.2f" % fee,
-            "%.2f" % balance,
-            currency,
-            "true" if blocked else "false",
-            payment_date,
-        )
+    def _serialize(self, rows, now):
+        """Write ``rows`` in the file format of the connector's vendor.
 
-    def _json_array(self, rows):
-        """One JSON object a line; amounts always with 2 decimals.
+        The extension point for alarm vendors: an addon adds its vendor to
+        ``vendor`` (``selection_add``) and overrides this method, writing
+        the file of its vendor and calling ``super()`` for the others.
 
-        String style (the Ajax specification's example) quotes every value;
-        native style writes numbers (``300.00``) and booleans. Validated
-        values (amounts, ISO currency, ISO date) need no escaping; the device
-        id is escaped.
+        :param rows: the validated rows, tuples in
+            ``tools.app_status.ROW_FIELDS`` order
+        :param now: creation time of the file, a naive UTC datetime
+        :return: ``(content, extension, mimetype)``: the text of the file,
+            its file name extension (without the dot) and its MIME type
+        :raise UserError: no format is known for the vendor (the addon that
+            adds it does not override this method)
         """
-        if not rows:
-            return "[]\n"
-        template = JSON_ROW_TEMPLATES[self.value_style]
-        lines = [
-            template
-            % (
-                encode_basestring(hub),
-                fee,
-                balance,
-                currency,
-                "true" if blocked else "false",
-                payment_date,
+        self.ensure_one()
+        if self.vendor == "ajax":
+            return app_status.serialize_ajax(rows, self.value_style)
+        if self.vendor == "webhook":
+            return app_status.serialize_webhook(
+                rows, now, self.company_id.name, self.export_mode, self.value_style
             )
-            for hub, fee, balance, currency, blocked, payment_date in rows
-        ]
-        return "[\n" + ",\n".join(lines) + "\n]\n"
-
-    def _serialize_ajax(self, rows, now):
-        return self._json_array(rows), "json", "application/json"
-
-    def _serialize_webhook(self, rows, now):
-        head = json.dumps(
-            {
-                "company": self.company_id.name,
-                "generatedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "mode": self.export_mode,
-                "count": len(rows),
-            },
-            separators=(",", ":"),
+        if self.vendor == "csv":
+            return app_status.serialize_csv(rows)
+        raise UserError(
+            _(
+                "No app status file format is known for the vendor %(vendor)r of "
+                "the connector %(name)s: the addon that adds this vendor must "
+                "override _serialize().",
+                vendor=self.vendor,
+                name=self.name,
+            )
         )
-        content = '%s,"records":%s}\n' % (head[:-1], self._json_array(rows).rstrip())
-        return content, "json", "application/json"
-
-    def _serialize_csv(self, rows, now):
-        """Text cells escaped against formulas (``csv_text``); the amounts
-        (fee, balance) are numbers and stay as they are."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(ROW_FIELDS)
-        for row in rows:
-            hub, fee, balance, currency, blocked, payment_date = self._string_row(row)
-            writer.writerow(
-                (
-                    csv_text(hub),
-                    fee,
-                    balance,
-                    csv_text(currency),
-                    csv_text(blocked),
-                    csv_text(payment_date),
-                )
-            )
-        return out.getvalue(), "csv", "text/csv"
-
-    def _row_digest(self, row):
-        text = "|".join(self._string_row(row))
-        return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     def _filter_changed_rows(self, rows):
         """Rows whose content changed since the last successful upload."""
         previous = json.loads(self.sudo().sync_state or "{}")
         digests, changed = {}, []
         for row in rows:
-            digest = self._row_digest(row)
+            digest = app_status.row_digest(row)
             digests[row[0]] = digest
             if previous.get(row[0]) != digest:
                 changed.append(row)
         return changed, digests
-
-    # ------------------------------------------------------------------ upload
-    def _prepare_upload_kwargs(self, payload):
-        self.ensure_one()
-        conn = self.sudo()
-        kwargs = {"timeout": (self.connect_timeout, self.read_timeout), "headers": {}}
-        if self.auth_type == "basic":
-            kwargs["auth"] = (conn.username or "", conn.password or "")
-        elif self.auth_type == "bearer":
-            kwargs["headers"]["Authorization"] = f"Bearer {conn.token or ''}"
-        body = payload["content"].encode()
-        if self.vendor == "webhook":
-            kwargs["data"] = body
-            kwargs["headers"]["Content-Type"] = "application/json; charset=utf-8"
-        else:
-            kwargs["files"] = {"file": (payload["filename"], body, payload["mimetype"])}
-        return kwargs
-
-    def _security_upload(self, payload):
-        """POST the payload with retries: timeouts, connection errors and 5xx
-        are retried with exponential backoff, 4xx and other errors are not.
-
-        Returns ``{attempts, http_status, response_body, error}``.
-        """
-        self.ensure_one()
-        if not self.upload_url:
-            return {"attempts": 0, "error": _("No upload URL is set.")}
-        kwargs = self._prepare_upload_kwargs(payload)
-        result = {"attempts": 0, "http_status": 0, "response_body": "", "error": ""}
-        with requests.Session() as session:
-            for attempt in range(1, self.retry_count + 2):
-                result["attempts"] = attempt
-                retry = self._upload_once(session, kwargs, result)
-                if not retry or attempt > self.retry_count:
-                    break
-                time.sleep(self.retry_backoff * 2 ** (attempt - 1))
-        return result
-
-    def _upload_once(self, session, kwargs, result):
-        """One attempt; fills ``result`` and returns whether to retry."""
-        try:
-            response = session.post(self.upload_url, **kwargs)
-        except requests.Timeout as exc:
-            result.update(http_status=0, response_body="")
-            result["error"] = _("Timeout: %(error)s", error=exc)
-            return True
-        except requests.ConnectionError as exc:
-            result.update(http_status=0, response_body="")
-            result["error"] = _("Connection error: %(error)s", error=exc)
-            return True
-        except requests.RequestException as exc:
-            result["error"] = _("Request failed: %(error)s", error=exc)
-            return False
-        result["http_status"] = response.status_code
-        result["response_body"] = response.text[:RESPONSE_KEEP]
-        if response.status_code < 400:
-            result["error"] = ""
-            return False
-        result["error"] = _(
-            "HTTP %(status)s %(reason)s",
-            status=response.status_code,
-            reason=response.reason or "",
-        )
-        return response.status_code >= 500
-
-    # ----------------------------------------------------------------- exports
-    def _security_export(self, trigger="manual"):
-        """Build, upload and log one export of each connector now."""
-        logs = self.env["security.app.export.log"]
-        for connector in self:
-            log = logs.sudo().create(connector._prepare_log_vals(trigger))
-            log._security_run()
-            logs |= log
-        return logs
-
-    def _prepare_log_vals(self, trigger):
-        self.ensure_one()
-        return {
-            "connector_id": self.id,
-            "company_id": self.company_id.id,
-            "trigger": trigger,
-            "state": "queued",
-        }
-
-    def _security_store_sync_state(self, digests):
-        """Changes-only mode: remember what the server now has."""
-        self.ensure_one()
-        if digests is None:
-            return
-        state = json.loads(self.sudo().sync_state or "{}")
-        state.update(digests)
-        self.sudo().sync_state = json.dumps(state, separators=(",", ":"))
-
-    @api.model
-    def _get_due_domain(self, now):
-        return [
-            ("active", "=", True),
-            "|",
-            ("next_export_at", "<=", now),
-            "&",
-            ("export_requested", "=", True),
-            ("requested_export_at", "<=", now),
-        ]
-
-    @api.model
-    def _cron_export_app_status(self):
-        """Queue the due connectors, then run one queued export per call.
-
-        Queuing and running are separate cron batches (the progress API commits
-        between them), so the slow upload never holds a lock on the connector
-        that a payment's export request would wait for.
-        """
-        Log = self.env["security.app.export.log"].sudo()
-        queued = self._security_queue_due_exports()
-        if queued:
-            self.env["ir.cron"]._notify_progress(
-                done=len(queued), remaining=len(queued)
-            )
-            return queued
-        pending = Log.search([("state", "=", "queued")], order="id")
-        if pending:
-            pending[0]._security_run()
-            self.env["ir.cron"]._notify_progress(done=1, remaining=len(pending) - 1)
-        return pending[:1]
-
-    @api.model
-    def _security_queue_due_exports(self):
-        now = fields.Datetime.now()
-        connectors = self.sudo().search(self._get_due_domain(now))
-        busy = (
-            self.env["security.app.export.log"]
-            .sudo()
-            .search([("connector_id", "in", connectors.ids), ("state", "=", "queued")])
-        )
-        connectors -= busy.connector_id
-        logs = self.env["security.app.export.log"].sudo()
-        for connector in connectors:
-            trigger = (
-                "requested"
-                if connector.export_requested and connector.requested_export_at <= now
-                else "cron"
-            )
-            logs |= logs.create(connector._prepare_log_vals(trigger))
-            connector.write(connector._prepare_next_schedule_vals(now))
-        return logs
-
-    def _prepare_next_schedule_vals(self, now):
-        self.ensure_one()
-        return {
-            "next_export_at": now + timedelta(minutes=self.interval_minutes),
-            "export_requested": False,
-            "requested_export_at": False,
-        }
-
-    @api.model
-    def _security_request_export(self, contracts):
-        """Money moved (or service status changed) for ``contracts``: ask the
-        connectors covering their sites for an export after their delay.
-
-        Debounced: a connector already waiting for a requested export is left
-        alone, so many payments within the delay make one export. One UPDATE;
-        it waits for no lock held by a running export.
-        """
-        if not contracts:
-            return []
-        self.flush_model()
-        self.env["security.site"].flush_model(["contract_id", "company_id", "vendor"])
-        now = fields.Datetime.now()
-        self.env.cr.execute(
-            """
-            UPDATE security_app_connector ac
-               SET export_requested = TRUE,
-                   requested_export_at =
-                        %(now)s + ac.debounce_seconds * INTERVAL '1 second'
-             WHERE ac.active AND NOT COALESCE(ac.export_requested, FALSE)
-               AND EXISTS (
-                    SELECT 1 FROM security_site s
-                     WHERE s.contract_id IN %(ids)s AND s.active
-                       AND s.company_id = ac.company_id
-                       AND s.vendor = ac.site_vendor)
-            RETURNING ac.id, ac.requested_export_at
-            """,
-            {"now": now, "ids": tuple(contracts.ids)},
-        )
-        rows = self.env.cr.fetchall()
-        if rows:
-            self.invalidate_model(["export_requested", "requested_export_at"])
-            cron = self.env.ref(
-                "security_billing.ir_cron_security_app_export", raise_if_not_found=False
-            )
-            if cron:
-                cron.sudo()._trigger(at=sorted({row[1] for row in rows}))
-        return [row[0] for row in rows]
 
     # ----------------------------------------------------------------- actions
     def action_export_now(self):
@@ -754,7 +486,7 @@ class SecurityAppConnector(models.Model):
     def _security_get_for_vendor(self, vendor, company=None):
         """The company's first active connector of ``vendor``, or an unsaved
         default one so a file can be built before any connector is set up."""
-        valid = dict(CONNECTOR_VENDORS)
+        valid = self._fields["vendor"].get_values(self.env)
         if not isinstance(vendor, str) or vendor not in valid:
             raise UserError(
                 _(
@@ -778,14 +510,4 @@ class SecurityAppConnector(models.Model):
             "records": payload["records"],
             "skipped": payload["skipped"],
             "skipped_sites": payload["skipped_sites"],
-        }
-
-    @api.model
-    def _security_attachment_vals(self, payload, log):
-        return {
-            "name": payload["filename"],
-            "datas": base64.b64encode(payload["content"].encode()),
-            "mimetype": payload["mimetype"],
-            "res_model": log._name,
-            "res_id": log.id,
         }

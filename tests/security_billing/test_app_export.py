@@ -1,4 +1,4 @@
-"""Device-app status export (issue 6): Ajax billing JSON, webhook and CSV.
+"""Device-app status export: Ajax billing JSON, webhook and CSV.
 
 Uploads go to a real HTTP server on 127.0.0.1 started by the test; the
 database, ORM and payments are real.
@@ -20,7 +20,6 @@ from freezegun import freeze_time
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
-from odoo.tools import SQL
 
 from ..common import SecurityBillingCase
 
@@ -244,6 +243,64 @@ class TestAppExport(SecurityBillingCase):
             data["records"], json.loads(self._golden().replace("USD", self.currency))
         )
 
+    def test_serialize_dispatches_by_vendor(self):
+        """``_serialize`` writes the format of the connector's vendor."""
+        rows = [("0000AF49", 300.0, -12.5, "UAH", True, "2019-12-31")]
+        ajax_line = (
+            '{"hubId":"0000AF49","subscriptionFee":"300.00","balance":"-12.50",'
+            '"currency":"UAH","blocked":"true","paymentDate":"2019-12-31"}'
+        )
+        Connector = self.env["security.app.connector"]
+        company = self.env.company
+        results = {
+            vendor: Connector.new(
+                {"name": vendor, "vendor": vendor, "company_id": company.id}
+            )._serialize(rows, NOW)
+            for vendor in ("ajax", "webhook", "csv")
+        }
+        self.assertEqual(
+            results["ajax"], ("[\n%s\n]\n" % ajax_line, "json", "application/json")
+        )
+        content, ext, mimetype = results["webhook"]
+        self.assertEqual((ext, mimetype), ("json", "application/json"))
+        self.assertEqual(
+            json.loads(content),
+            {
+                "company": company.name,
+                "generatedAt": "2024-03-15T10:20:30Z",
+                "mode": "full",
+                "count": 1,
+                "records": [json.loads(ajax_line)],
+            },
+        )
+        self.assertEqual(
+            results["csv"],
+            (
+                "hubId,subscriptionFee,balance,currency,blocked,paymentDate\n"
+                "0000AF49,300.00,-12.50,UAH,true,2019-12-31\n",
+                "csv",
+                "text/csv",
+            ),
+        )
+
+    def test_unknown_vendor_is_a_clear_error(self):
+        """A vendor added without its ``_serialize`` (here written in SQL, as
+        an addon adding only the selection value would leave it) names the
+        vendor and the method to override; the export logs it as failed."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE security_app_connector SET vendor = 'acme' WHERE id = %s",
+            [self.connector.id],
+        )
+        self.connector.invalidate_recordset(["vendor"])
+        with self.assertRaisesRegex(UserError, r"vendor 'acme' .*_serialize\(\)"):
+            self.connector._serialize([], NOW)
+        server = self._serve([(200, "accepted", 0)])
+        log = self.connector._security_export()
+        self.assertEqual(log.state, "failed")
+        self.assertIn("'acme'", log.error)
+        self.assertFalse(server.requests)
+
     def test_csv_cells_cannot_become_formulas(self):
         """A device id a spreadsheet would run as a formula gets a leading
         apostrophe in the CSV file; amounts stay numbers."""
@@ -274,26 +331,6 @@ class TestAppExport(SecurityBillingCase):
         self.connector.site_domain = "[('device_id', '=', '0000AF49')]"
         payload = self.connector._security_build_payload(now=NOW)
         self.assertEqual(payload["records"], 1)
-
-    def test_blocked_sql_matches_the_field(self):
-        """The file's blocked flag is ``contract.security_blocked`` in SQL."""
-        Connector = self.env["security.app.connector"]
-        states = self.env["contract.contract"]._fields["security_state"]
-        for state in [value for value, _label in states.selection]:
-            with self.subTest(state=state):
-                self.contract_c.security_state = state
-                self.env.flush_all()
-                self.env.cr.execute(
-                    SQL(
-                        "SELECT %s FROM contract_contract c WHERE c.id = %s",
-                        Connector._security_blocked_sql(),
-                        self.contract_c.id,
-                    )
-                )
-                self.contract_c.invalidate_recordset(["security_blocked"])
-                self.assertEqual(
-                    self.env.cr.fetchone()[0], self.contract_c.security_blocked
-                )
 
     # ----------------------------------------------------------------- upload
     def test_upload_500_then_200_is_retried_and_logged(self):

@@ -10,6 +10,7 @@ check the method enforces what its row says, and test it.
 
 import inspect
 
+from odoo.models import regex_private
 from odoo.service.model import check_method_name
 from odoo.tests import TransactionCase, tagged
 
@@ -287,7 +288,9 @@ def public_methods_of_our_addons(registry):
     """{(model, method)} of every public function our addons' classes define.
 
     A method is listed under the model whose class defines it (abstract
-    mixins included), once, however many models inherit it.
+    mixins included), once, however many models inherit it. Names RPC
+    refuses (Odoo's ``regex_private``: a leading underscore, or ``init``, the
+    hook that creates a report's SQL view) are not listed.
     """
     found = set()
     for model_name, model_cls in registry.items():
@@ -298,7 +301,7 @@ def public_methods_of_our_addons(registry):
             if owner != model_name and owner in registry:
                 continue  # listed under the model that defines it
             for name, value in vars(cls).items():
-                if name.startswith("_") or not inspect.isfunction(value):
+                if regex_private.match(name) or not inspect.isfunction(value):
                     continue
                 found.add((model_name, name))
     return found
@@ -331,5 +334,8 @@ class TestPublicMethods(TransactionCase):
         """What the table leaves out is out of RPC's reach by its name."""
         with self.assertRaises(Exception) as caught:
             check_method_name("_security_register_payment")
+        self.assertIn("Private methods", str(caught.exception))
+        with self.assertRaises(Exception) as caught:
+            check_method_name("init")  # the SQL view of a report
         self.assertIn("Private methods", str(caught.exception))
         check_method_name("register_payment")  # the documented API

@@ -24,7 +24,8 @@ class ReportMmrAgingXlsx(models.AbstractModel):
             (self.env._("Subscriber"), "text", 30),
         ]
         columns += [
-            (self.env._(label), "money", 14) for _key, label, _low, _high in AGING_BUCKETS
+            (self.env._(label), "money", 14)
+            for _key, label, _low, _high in AGING_BUCKETS
         ]
         columns.append((self.env._("Total"), "money", 14))
         self._write_table(

@@ -7,7 +7,6 @@ from odoo.tools import SQL, format_amount
 
 from ..tools.aging import AGING_BUCKETS
 
-
 FIGURES = [
     ("rmr", "Recurring Monthly Revenue"),
     ("past_due", "Past Due"),
@@ -29,6 +28,7 @@ class SecurityBillingOverview(models.Model):
     _auto = False
     _rec_name = "figure"
     _order = "company_id, sequence"
+    _depends = {"res.company": ["active", "currency_id"]}
 
     figure = fields.Selection(FIGURES, readonly=True)
     sequence = fields.Integer(readonly=True)
@@ -45,12 +45,10 @@ class SecurityBillingOverview(models.Model):
     past_due_over_90 = fields.Monetary(
         string="Over 90 days", compute="_compute_past_due"
     )
-    past_due = fields.Monetary(string="Past Due", compute="_compute_past_due")
+    past_due = fields.Monetary(compute="_compute_past_due")
     count_active = fields.Integer(string="Active", compute="_compute_subscribers")
     count_warning = fields.Integer(string="Warning", compute="_compute_subscribers")
-    count_suspended = fields.Integer(
-        string="Suspended", compute="_compute_subscribers"
-    )
+    count_suspended = fields.Integer(string="Suspended", compute="_compute_subscribers")
     count_promised = fields.Integer(
         string="Promised Payment", compute="_compute_subscribers"
     )
@@ -63,7 +61,6 @@ class SecurityBillingOverview(models.Model):
         help="Paid of invoiced, in percent, of the MMR invoices dated this month.",
     )
     collection_rate_last_month = fields.Float(
-        string="Collection Rate Last Month",
         compute="_compute_collection",
         help="Paid of invoiced, in percent, of the MMR invoices dated last month.",
     )
@@ -201,8 +198,7 @@ class SecurityBillingOverview(models.Model):
                 [
                     {
                         "id": category.id,
-                        "name": category.display_name
-                        or self.env._("No category"),
+                        "name": category.display_name or self.env._("No category"),
                         "amount": format_amount(self.env, amount, card.currency_id),
                         "count": count,
                     }

@@ -18,15 +18,29 @@ class SecurityBillingReportAging(models.Model):
     _auto = False
     _rec_name = "move_id"
     _order = "days_past_due desc, id"
+    _depends = {
+        "account.move.line": [
+            "move_id",
+            "partner_id",
+            "company_id",
+            "company_currency_id",
+            "date_maturity",
+            "date",
+            "security_in_balance",
+            "parent_state",
+            "amount_residual",
+        ],
+        "account.move": ["security_is_mmr", "security_contract_id", "invoice_date"],
+    }
 
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
-    contract_id = fields.Many2one("contract.contract", string="Contract", readonly=True)
+    contract_id = fields.Many2one("contract.contract", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     invoice_date = fields.Date(readonly=True)
     date_due = fields.Date(string="Due Date", readonly=True)
-    days_past_due = fields.Integer(string="Days Past Due", readonly=True)
+    days_past_due = fields.Integer(readonly=True)
     bucket = fields.Selection(
         selection="_selection_bucket", string="Age", readonly=True
     )

@@ -12,10 +12,24 @@ class SecurityBillingReportCollection(models.Model):
     _auto = False
     _rec_name = "move_id"
     _order = "invoice_date desc, id desc"
+    _depends = {
+        "account.move": [
+            "partner_id",
+            "security_contract_id",
+            "company_id",
+            "invoice_date",
+            "amount_total_signed",
+            "amount_residual_signed",
+            "security_is_mmr",
+            "move_type",
+            "state",
+        ],
+        "res.company": ["currency_id"],
+    }
 
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
-    contract_id = fields.Many2one("contract.contract", string="Contract", readonly=True)
+    contract_id = fields.Many2one("contract.contract", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     invoice_date = fields.Date(readonly=True)

@@ -11,11 +11,24 @@ class SecurityBillingReportPayment(models.Model):
     _auto = False
     _rec_name = "payment_id"
     _order = "date desc, id desc"
+    _depends = {
+        "account.payment": [
+            "move_id",
+            "partner_id",
+            "security_contract_id",
+            "security_category_id",
+            "journal_id",
+            "amount_company_currency_signed",
+            "payment_type",
+        ],
+        "account.move": ["date", "security_is_payment", "state", "company_id"],
+        "res.company": ["currency_id"],
+    }
 
-    payment_id = fields.Many2one("account.payment", string="Payment", readonly=True)
+    payment_id = fields.Many2one("account.payment", readonly=True)
     date = fields.Date(readonly=True)
     partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
-    contract_id = fields.Many2one("contract.contract", string="Contract", readonly=True)
+    contract_id = fields.Many2one("contract.contract", readonly=True)
     category_id = fields.Many2one(
         "security.payment.category", string="Payment Category", readonly=True
     )

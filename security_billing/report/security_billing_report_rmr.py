@@ -19,16 +19,27 @@ class SecurityBillingReportRmr(models.Model):
     _auto = False
     _rec_name = "contract_id"
     _order = "month desc, contract_id, id"
+    _depends = {
+        "contract.line": [
+            "contract_id",
+            "product_id",
+            "monthly_recurring",
+            "date_start",
+            "date_end",
+            "is_canceled",
+            "display_type",
+        ],
+        "contract.contract": ["security_is_mmr", "active", "company_id", "partner_id"],
+        "res.company": ["currency_id"],
+    }
 
     month = fields.Date(readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
-    contract_id = fields.Many2one("contract.contract", string="Contract", readonly=True)
-    contract_line_id = fields.Many2one(
-        "contract.line", string="Contract Line", readonly=True
-    )
+    contract_id = fields.Many2one("contract.contract", readonly=True)
+    contract_line_id = fields.Many2one("contract.line", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
-    product_id = fields.Many2one("product.product", string="Product", readonly=True)
+    product_id = fields.Many2one("product.product", readonly=True)
     is_running = fields.Boolean(string="Running", readonly=True)
     is_new = fields.Boolean(string="New", readonly=True)
     is_lost = fields.Boolean(string="Lost", readonly=True)
@@ -57,7 +68,9 @@ class SecurityBillingReportRmr(models.Model):
                            date_trunc('month', l.date_start::timestamp),
                            date_trunc(
                                'month',
-                               LEAST(COALESCE(l.date_end, CURRENT_DATE), CURRENT_DATE)::timestamp
+                               LEAST(
+                                   COALESCE(l.date_end, CURRENT_DATE), CURRENT_DATE
+                               )::timestamp
                            ),
                            INTERVAL '1 month'
                        ) AS month

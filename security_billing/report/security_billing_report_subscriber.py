@@ -19,8 +19,28 @@ class SecurityBillingReportSubscriber(models.Model):
     _auto = False
     _rec_name = "contract_id"
     _order = "company_id, partner_id, id"
+    _depends = {
+        "contract.contract": [
+            "partner_id",
+            "company_id",
+            "security_state",
+            "security_state_since",
+            "recurring_next_date",
+            "security_is_mmr",
+            "active",
+            "contract_type",
+        ],
+        "security.promised.payment": [
+            "state",
+            "due_date",
+            "partner_id",
+            "company_id",
+            "contract_id",
+        ],
+        "res.company": ["currency_id"],
+    }
 
-    contract_id = fields.Many2one("contract.contract", string="Contract", readonly=True)
+    contract_id = fields.Many2one("contract.contract", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)

@@ -57,10 +57,12 @@ class SecurityBillingOverview(models.Model):
     )
     collection_rate = fields.Float(
         string="Collection Rate This Month",
+        digits=(16, 1),
         compute="_compute_collection",
         help="Paid of invoiced, in percent, of the MMR invoices dated this month.",
     )
     collection_rate_last_month = fields.Float(
+        digits=(16, 1),
         compute="_compute_collection",
         help="Paid of invoiced, in percent, of the MMR invoices dated last month.",
     )

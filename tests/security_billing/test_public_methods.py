@@ -10,7 +10,6 @@ check the method enforces what its row says, and test it.
 
 import inspect
 
-from odoo.models import regex_private
 from odoo.service.model import check_method_name
 from odoo.tests import TransactionCase, tagged
 
@@ -272,6 +271,31 @@ RPC_SURFACE = {
         USER,
         "ACL of the wizard: billing users; caller's company",
     ),
+    # ------------------------------------ billing overview (read-only SQL views)
+    ("security.billing.overview", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.aging", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.collection", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.payment", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.rmr", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.subscriber", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
 }
 
 OUR_ADDONS = ("security_billing", "security_billing_portal", "security_billing_bank")
@@ -288,9 +312,7 @@ def public_methods_of_our_addons(registry):
     """{(model, method)} of every public function our addons' classes define.
 
     A method is listed under the model whose class defines it (abstract
-    mixins included), once, however many models inherit it. Names RPC
-    refuses (Odoo's ``regex_private``: a leading underscore, or ``init``, the
-    hook that creates a report's SQL view) are not listed.
+    mixins included), once, however many models inherit it.
     """
     found = set()
     for model_name, model_cls in registry.items():
@@ -301,7 +323,7 @@ def public_methods_of_our_addons(registry):
             if owner != model_name and owner in registry:
                 continue  # listed under the model that defines it
             for name, value in vars(cls).items():
-                if regex_private.match(name) or not inspect.isfunction(value):
+                if name.startswith("_") or not inspect.isfunction(value):
                     continue
                 found.add((model_name, name))
     return found

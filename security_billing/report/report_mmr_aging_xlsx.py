@@ -1,16 +1,11 @@
 from odoo import models
 from odoo.tools import SQL
-from odoo.tools.translate import LazyTranslate
 
-_lt = LazyTranslate(__name__)
-
-# (label, first day past due, last day past due)
-AGING_BUCKETS = (
-    (_lt("Current"), None, 0),
-    (_lt("1-30 days"), 1, 30),
-    (_lt("31-60 days"), 31, 60),
-    (_lt("61-90 days"), 61, 90),
-    (_lt("Over 90 days"), 91, None),
+from ..tools.aging import (
+    AGING_BUCKETS,
+    aging_bucket_condition,
+    aging_days_sql,
+    aging_open_items_sql,
 )
 
 
@@ -28,7 +23,10 @@ class ReportMmrAgingXlsx(models.AbstractModel):
             (self.env._("Account"), "text", 12),
             (self.env._("Subscriber"), "text", 30),
         ]
-        columns += [(str(label), "money", 14) for label, _low, _high in AGING_BUCKETS]
+        columns += [
+            (self.env._(label), "money", 14)
+            for _key, label, _low, _high in AGING_BUCKETS
+        ]
         columns.append((self.env._("Total"), "money", 14))
         self._write_table(
             workbook,
@@ -44,7 +42,8 @@ class ReportMmrAgingXlsx(models.AbstractModel):
         self.env["account.move.line"].flush_model()
         self.env["account.move"].flush_model(["security_is_mmr"])
         buckets = SQL(", ").join(
-            self._get_bucket_sql(date, low, high) for _label, low, high in AGING_BUCKETS
+            self._get_bucket_sql(date, low, high)
+            for _key, _label, low, high in AGING_BUCKETS
         )
         self.env.cr.execute(
             SQL(
@@ -53,15 +52,13 @@ class ReportMmrAgingXlsx(models.AbstractModel):
                   FROM account_move_line l
                   JOIN account_move m ON m.id = l.move_id
                   JOIN res_partner p ON p.id = l.partner_id
-                 WHERE m.security_is_mmr
-                   AND l.security_in_balance
-                   AND l.parent_state = 'posted'
-                   AND l.amount_residual > 0
+                 WHERE %s
                    AND l.company_id = %s
                  GROUP BY p.id, p.security_account_ref, p.name
                  ORDER BY p.security_account_ref, p.name, p.id
                 """,
                 buckets,
+                aging_open_items_sql(),
                 company.id,
             )
         )
@@ -69,13 +66,7 @@ class ReportMmrAgingXlsx(models.AbstractModel):
 
     def _get_bucket_sql(self, date, low, high):
         """SUM of the residuals whose days past due fall in [low, high]."""
-        days = SQL("(%s::date - COALESCE(l.date_maturity, l.date))", date)
-        conditions = []
-        if low is not None:
-            conditions.append(SQL("%s >= %s", days, low))
-        if high is not None:
-            conditions.append(SQL("%s <= %s", days, high))
         return SQL(
             "SUM(CASE WHEN %s THEN l.amount_residual ELSE 0 END)",
-            SQL(" AND ").join(conditions),
+            aging_bucket_condition(aging_days_sql(date), low, high),
         )

@@ -3,6 +3,8 @@ from dateutil.relativedelta import relativedelta
 from odoo import models
 from odoo.tools import SQL
 
+from ..tools.rmr import rmr_added_sql, rmr_ended_sql, rmr_lines_sql, rmr_running_sql
+
 
 class ReportRmrXlsx(models.AbstractModel):
     """Recurring monthly revenue by product and by vendor, with the RMR
@@ -61,18 +63,7 @@ class ReportRmrXlsx(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-                WITH l AS (
-                    SELECT cl.product_id, cl.contract_id, cl.monthly_recurring AS rmr,
-                           cl.date_start <= %(date)s
-                           AND (cl.date_end IS NULL OR cl.date_end >= %(date)s)
-                           AND NOT COALESCE(cl.is_canceled, FALSE) AS running,
-                           cl.date_start BETWEEN %(start)s AND %(end)s AS added,
-                           cl.date_end BETWEEN %(start)s AND %(end)s AS ended
-                      FROM contract_line cl
-                      JOIN contract_contract c ON c.id = cl.contract_id
-                     WHERE c.security_is_mmr AND c.active
-                       AND c.company_id = %(company)s
-                       AND cl.display_type IS NULL
+                WITH l AS (%(lines)s
                 ), v AS (
                     SELECT s.contract_id,
                            STRING_AGG(DISTINCT s.vendor, ', ' ORDER BY s.vendor)
@@ -86,15 +77,21 @@ class ReportRmrXlsx(models.AbstractModel):
                        SUM(CASE WHEN l.running THEN l.rmr ELSE 0 END),
                        SUM(CASE WHEN l.added THEN l.rmr ELSE 0 END),
                        SUM(CASE WHEN l.ended THEN l.rmr ELSE 0 END)
-                  FROM l
+                  FROM (
+                    SELECT l.*, %(running)s AS running, %(added)s AS added,
+                           %(ended)s AS ended
+                      FROM l
+                     WHERE l.company_id = %(company)s
+                  ) l
                   LEFT JOIN v ON v.contract_id = l.contract_id
                  GROUP BY %(group)s
                 HAVING BOOL_OR(l.running OR l.added OR l.ended)
                  ORDER BY %(group)s
                 """,
-                date=date,
-                start=month_start,
-                end=month_end,
+                lines=rmr_lines_sql(),
+                running=rmr_running_sql("l", date),
+                added=rmr_added_sql("l", month_start, month_end),
+                ended=rmr_ended_sql("l", month_start, month_end),
                 company=company.id,
                 group=group,
             )

@@ -271,6 +271,31 @@ RPC_SURFACE = {
         USER,
         "ACL of the wizard: billing users; caller's company",
     ),
+    # ------------------------------------ billing overview (read-only SQL views)
+    ("security.billing.overview", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.aging", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.collection", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.payment", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.rmr", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
+    ("security.billing.report.subscriber", "init"): (
+        FRAMEWORK,
+        "creates the report's SQL view at install; RPC refuses the name init",
+    ),
 }
 
 OUR_ADDONS = ("security_billing", "security_billing_portal", "security_billing_bank")
@@ -331,5 +356,8 @@ class TestPublicMethods(TransactionCase):
         """What the table leaves out is out of RPC's reach by its name."""
         with self.assertRaises(Exception) as caught:
             check_method_name("_security_register_payment")
+        self.assertIn("Private methods", str(caught.exception))
+        with self.assertRaises(Exception) as caught:
+            check_method_name("init")  # the SQL view of a report
         self.assertIn("Private methods", str(caught.exception))
         check_method_name("register_payment")  # the documented API

@@ -268,9 +268,7 @@ class TestPortalBilling(SecurityPortalCase):
 
     def test_payments_history(self):
         self._login(self.alice_user)
-        tx = self._pay_online(
-            self.alice_contract, "40", security_use_for_autopay=True
-        )
+        tx = self._pay_online(self.alice_contract, "40", security_use_for_autopay=True)
         cash = self._pay(
             self.alice,
             20.0,

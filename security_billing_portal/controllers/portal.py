@@ -6,6 +6,7 @@ from odoo.http import request
 from odoo.tools import format_amount
 
 from odoo.addons.account_payment.controllers.payment import PaymentPortal
+from odoo.addons.contract.controllers.main import PortalContract
 from odoo.addons.payment import utils as payment_utils
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
@@ -13,8 +14,11 @@ BILLING_URL = "/my/billing"
 MESSAGE_KEY = "security_billing_message"
 
 
-class SecurityBillingPortal(PaymentPortal):
+class SecurityBillingPortal(PaymentPortal, PortalContract):
     """The portal Billing page of security subscribers.
+
+    It extends OCA contract's portal too, so that its counters on /my come
+    after contract's (``_security_generic_counters``).
 
     Thin: every route finds the commercial partner of the logged-in user,
     checks access to the ids it receives, validates input through the models

@@ -113,6 +113,10 @@ class SecurityBillingPortal(PaymentPortal, PortalContract):
         )
         if "security_billing_count" in counters:
             values["security_billing_count"] = billing_count
+        if not counters:
+            # /my itself: the Billing card shows at once (/my/counters
+            # answers every key it gets: none but the counters asked)
+            values["security_billing_subscriber"] = bool(billing_count)
         if billing_count:
             values.update(self._security_generic_counters(counters))
         return values

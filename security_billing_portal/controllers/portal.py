@@ -12,6 +12,13 @@ from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 BILLING_URL = "/my/billing"
 MESSAGE_KEY = "security_billing_message"
+# The counters of /my that depend on being a subscriber.
+HOME_COUNTERS = {
+    "security_billing_count",
+    "invoice_count",
+    "overdue_invoice_count",
+    "contract_count",
+}
 
 
 class SecurityBillingPortal(PaymentPortal, PortalContract):
@@ -103,6 +110,8 @@ class SecurityBillingPortal(PaymentPortal, PortalContract):
     # -------------------------------------------------------------- portal home
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
+        if counters and not HOME_COUNTERS.intersection(counters):
+            return values
         contracts = request.env["contract.contract"]
         billing_count = (
             contracts.search_count(

@@ -18,6 +18,8 @@
     "assets": {
         "web.assets_frontend": [
             "security_billing_portal/static/src/js/payment_form.js",
+            "security_billing_portal/static/src/js/portal_home.js",
+            "security_billing_portal/static/src/scss/billing_portal.scss",
         ],
         "web.assets_tests": [
             "security_billing_portal/static/tests/tours/*.js",

@@ -3,17 +3,29 @@ from werkzeug.exceptions import Forbidden, NotFound
 from odoo import _, fields, http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
+from odoo.tools import format_amount
 
 from odoo.addons.account_payment.controllers.payment import PaymentPortal
+from odoo.addons.contract.controllers.main import PortalContract
 from odoo.addons.payment import utils as payment_utils
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 BILLING_URL = "/my/billing"
 MESSAGE_KEY = "security_billing_message"
+# The counters of /my that depend on being a subscriber.
+HOME_COUNTERS = {
+    "security_billing_count",
+    "invoice_count",
+    "overdue_invoice_count",
+    "contract_count",
+}
 
 
-class SecurityBillingPortal(PaymentPortal):
+class SecurityBillingPortal(PaymentPortal, PortalContract):
     """The portal Billing page of security subscribers.
+
+    It extends OCA contract's portal too, so that its counters on /my come
+    after contract's (``_security_generic_counters``).
 
     Thin: every route finds the commercial partner of the logged-in user,
     checks access to the ids it receives, validates input through the models
@@ -98,14 +110,46 @@ class SecurityBillingPortal(PaymentPortal):
     # -------------------------------------------------------------- portal home
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
+        if counters and not HOME_COUNTERS.intersection(counters):
+            return values
+        contracts = request.env["contract.contract"]
+        billing_count = (
+            contracts.search_count(
+                self._security_partner()._security_portal_contract_domain()
+            )
+            if contracts.has_access("read")
+            else 0
+        )
         if "security_billing_count" in counters:
-            contracts = request.env["contract.contract"]
-            values["security_billing_count"] = (
-                contracts.search_count(
-                    self._security_partner()._security_portal_contract_domain()
-                )
-                if contracts.has_access("read")
-                else 0
+            values["security_billing_count"] = billing_count
+        if not counters:
+            # /my itself: the Billing card shows at once (/my/counters
+            # answers every key it gets: none but the counters asked)
+            values["security_billing_subscriber"] = bool(billing_count)
+        if billing_count:
+            values.update(self._security_generic_counters(counters))
+        return values
+
+    def _security_generic_counters(self, counters):
+        """Odoo's invoice and contract entries of /my for a subscriber: they
+        count only what the Billing page does not show (bills and contracts
+        other than MMR ones), so that the Billing card is the one way in to
+        the monitoring bills."""
+        values = {}
+        moves = request.env["account.move"]
+        not_mmr = [("security_is_mmr", "=", False)]
+        if "invoice_count" in counters and moves.has_access("read"):
+            values["invoice_count"] = moves.search_count(
+                self._get_invoices_domain("out") + not_mmr, limit=1
+            )
+        if "overdue_invoice_count" in counters and moves.has_access("read"):
+            values["overdue_invoice_count"] = moves.search_count(
+                self._get_overdue_invoices_domain() + not_mmr
+            )
+        contracts = request.env["contract.contract"]
+        if "contract_count" in counters and contracts.has_access("read"):
+            values["contract_count"] = contracts.search_count(
+                [("security_is_mmr", "=", False)]
             )
         return values
 
@@ -200,6 +244,9 @@ class SecurityBillingPortal(PaymentPortal):
         autopay_token = contract_sudo._security_autopay_token()
         return {
             "amount": amount,
+            "submit_button_label": _(
+                "Pay %(amount)s", amount=format_amount(request.env, amount, currency)
+            ),
             "currency": currency,
             "partner_id": partner_sudo.id,
             "providers_sudo": providers_sudo,
@@ -281,6 +328,8 @@ class SecurityBillingPortal(PaymentPortal):
             },
             **kwargs,
         )
+        # the customer lands on the confirmation of this very payment
+        tx_sudo.landing_route = f"{BILLING_URL}/confirmation/{tx_sudo.id}"
         return tx_sudo._get_processing_values()
 
     def _security_check_provider(self, contract_sudo, kwargs):
@@ -426,3 +475,72 @@ class SecurityBillingPortal(PaymentPortal):
             {"rows": partner._security_portal_payment_rows(payments), "pager": pager}
         )
         return request.render("security_billing_portal.portal_billing_payments", values)
+
+    # --------------------------------------------- confirmation and receipt
+    def _security_check_transaction(self, tx_id):
+        """A Billing page transaction of the user's account (sudo), or 404."""
+        tx_sudo = request.env["payment.transaction"].sudo().browse(tx_id).exists()
+        if (
+            not tx_sudo
+            or not tx_sudo.security_billing
+            or tx_sudo.partner_id.commercial_partner_id != self._security_partner()
+        ):
+            raise NotFound()
+        return tx_sudo
+
+    def _security_check_payment(self, payment_id):
+        """A payment of the user's account, as its history lists it (sudo),
+        or 404."""
+        domain = self._security_partner()._security_portal_payments_domain()
+        payment_sudo = (
+            request.env["account.payment"]
+            .sudo()
+            .search([("id", "=", payment_id)] + domain)
+        )
+        if not payment_sudo:
+            raise NotFound()
+        return payment_sudo
+
+    @http.route(
+        f"{BILLING_URL}/confirmation/<int:tx_id>",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def security_billing_confirmation(self, tx_id, **kwargs):
+        """Where the customer lands after paying: what was paid and the
+        state of the account now, or why the payment did not go through."""
+        tx_sudo = self._security_check_transaction(tx_id)
+        values = self._security_layout_values("security_billing_confirmation")
+        values.update(
+            {
+                "tx_sudo": tx_sudo,
+                "receipt": tx_sudo.payment_id._security_portal_receipt_values()
+                if tx_sudo.state == "done" and tx_sudo.payment_id
+                else None,
+                "cards": tx_sudo.security_contract_id._security_portal_card_values(),
+            }
+        )
+        return request.render(
+            "security_billing_portal.portal_billing_confirmation", values
+        )
+
+    @http.route(
+        f"{BILLING_URL}/payments/<int:payment_id>/receipt",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def security_billing_receipt(self, payment_id, **kwargs):
+        """The receipt of one payment, from the payments history."""
+        payment_sudo = self._security_check_payment(payment_id)
+        values = self._security_layout_values("security_billing_receipt")
+        values.update(
+            {
+                "receipt": payment_sudo._security_portal_receipt_values(),
+                "company": payment_sudo.company_id,
+            }
+        )
+        return request.render("security_billing_portal.portal_billing_receipt", values)

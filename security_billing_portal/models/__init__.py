@@ -1,3 +1,4 @@
+from . import account_payment
 from . import contract_contract
 from . import payment_transaction
 from . import res_company

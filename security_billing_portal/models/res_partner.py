@@ -43,9 +43,7 @@ class ResPartner(models.Model):
         return [
             {
                 "payment": payment,
-                "method": payment.payment_token_id.display_name
-                or payment.payment_method_line_id.name
-                or payment.journal_id.name,
+                "method": payment._security_portal_method_label(),
                 "category": payment.security_category_id.name or "",
                 "allocations": payment._security_get_allocations(),
             }

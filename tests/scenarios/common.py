@@ -137,9 +137,10 @@ class ScenarioCase(SecurityPortalCase, BillingCase):
                 "status": card.get("data-status"),
                 "color": next(
                     (
-                        cls.split("-", 1)[1]
+                        # alert-danger, or text-bg-danger for a strong bar
+                        cls.rsplit("-", 1)[1]
                         for cls in status_bar.get("class").split()
-                        if cls.startswith("alert-")
+                        if cls.startswith(("alert-", "text-bg-"))
                     ),
                     None,
                 ),

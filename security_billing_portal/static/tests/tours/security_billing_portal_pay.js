@@ -4,7 +4,8 @@ import { registry } from "@web/core/registry";
 
 /**
  * A portal customer pays a custom amount of 40.00 on a balance of 90.00 with
- * the demo provider, comes back to the Billing page and sees 50.00 due.
+ * the demo provider, sees the confirmation (amount, bills paid, receipt),
+ * goes back to the Billing page and sees 50.00 due.
  */
 registry.category("web_tour.tours").add("security_billing_portal_pay", {
     url: "/my/billing",
@@ -16,8 +17,12 @@ registry.category("web_tour.tours").add("security_billing_portal_pay", {
                 ".o_security_balance_due[data-amount='90.00']",
         },
         {
-            content: "Pay",
-            trigger: ".o_security_billing_card .o_security_pay_button",
+            content: "The Pay button says what it pays",
+            trigger: ".o_security_billing_card .o_security_pay_button:contains('Pay')",
+        },
+        {
+            content: "Pay another amount",
+            trigger: ".o_security_billing_card .o_security_pay_other",
             run: "click",
         },
         {
@@ -50,15 +55,33 @@ registry.category("web_tour.tours").add("security_billing_portal_pay", {
             run: "edit 4242",
         },
         {
-            content: "Pay",
-            trigger: "button[name='o_payment_submit_button']:not(:disabled)",
+            content: "Pay 40.00",
+            trigger:
+                "button[name='o_payment_submit_button']:not(:disabled):contains('40.00')",
+            run: "click",
+        },
+        {
+            content: "The confirmation shows the amount received",
+            trigger: ".o_security_confirmation_done:contains('40.00')",
+            timeout: 30000,
+        },
+        {
+            content: "and the bills it paid",
+            trigger: ".o_security_receipt_allocation",
+        },
+        {
+            content: "and what is left to pay",
+            trigger: ".o_security_confirmation_balance:contains('50.00')",
+        },
+        {
+            content: "Back to Billing",
+            trigger: ".o_security_back_to_billing",
             run: "click",
         },
         {
             content: "Back on the Billing page, 50.00 is left to pay",
             trigger:
                 ".o_security_billing_card .o_security_balance_due[data-amount='50.00']",
-            timeout: 30000,
         },
     ],
 });

@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .contract_contract import SECURITY_STATES
+from .contract_contract_dunning import SECURITY_STATES
 
 ORIGINS = [
     ("cron", "Daily check"),

@@ -1,7 +1,7 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
-from ..models.contract_contract import SECURITY_STATES
+from ..models.contract_contract_dunning import SECURITY_STATES
 
 # The service status of a contract, and "promised" while a granted promised
 # payment covers it (an open promise not yet due).

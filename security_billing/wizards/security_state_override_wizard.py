@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from ..models.contract_contract import SECURITY_STATES
+from ..models.contract_contract_dunning import SECURITY_STATES
 
 
 class SecurityStateOverrideWizard(models.TransientModel):

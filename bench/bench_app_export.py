@@ -1,4 +1,4 @@
-"""Benchmark of the device-app status file build (issue 6).
+"""Benchmark of the device-app status file build (the Ajax billing JSON and the other formats).
 
 Builds 1,000 / 10,000 / 100,000 protected sites, each with its subscriber, MMR
 contract, posted invoices and payments, then times:

@@ -83,7 +83,7 @@ class ResCompany(models.Model):
                 )
             )
 
-    # ------------------------------ autopay, dunning, promised payments (issue 5)
+    # ------------------------------ autopay, dunning, promised payments
     security_autopay_trigger = fields.Selection(
         [("post", "When the invoice is posted"), ("due", "On the due date")],
         string="Charge Autopay",

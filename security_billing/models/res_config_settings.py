@@ -20,7 +20,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.security_recommended_months", readonly=False
     )
 
-    # ------------------------------ autopay, dunning, promised payments (issue 5)
+    # ------------------------------ autopay, dunning, promised payments
     security_autopay_trigger = fields.Selection(
         related="company_id.security_autopay_trigger", readonly=False
     )

@@ -1,4 +1,4 @@
-"""Who may upload and download device-app status files (issue 14, exploit 8).
+"""Who may upload and download device-app status files (an attacker's attempts).
 
 Called over XML-RPC against the test HTTP server, as an attacker would; the
 uploads go to the local recording server of ``test_app_export``.

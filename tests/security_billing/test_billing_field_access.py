@@ -1,6 +1,6 @@
 """Who may set the billing fields, tried over XML-RPC as an attacker would:
 autopay methods of other customers, account numbers, service status
-overrides (issue 14, exploits 3, 4 and 5)."""
+overrides."""
 
 import xmlrpc.client
 

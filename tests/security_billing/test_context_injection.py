@@ -1,5 +1,5 @@
 """Context keys sent by a remote caller decide no money, owner, contract or
-state (issue 14): every call goes over XML-RPC to the test HTTP server with an
+state: every call goes over XML-RPC to the test HTTP server with an
 attacker's ``context``, as an integrator or a billing user could send it."""
 
 from odoo import Command

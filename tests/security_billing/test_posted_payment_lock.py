@@ -409,7 +409,7 @@ class TestPostedPaymentLockRpc(SecurityBillingCase, HttpCase):
     def test_balance_flags_of_an_invoice_refused_to_everyone(self):
         """The flags that make an invoice count in a balance and its items'
         residuals are computed: no user, manager included, writes them over
-        RPC to make a debt disappear (issue 14, same class as exploit 6)."""
+        RPC to make a debt disappear."""
         partner, invoice = self._open_invoice("Open Debt")
         receivable = invoice.line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable"

@@ -1,5 +1,5 @@
 """Who may download the accountants' XLSX reports, and what a hostile name
-becomes in them (issue 14, exploits 2 and 7).
+becomes in them (attacks over RPC and report routes).
 
 The reports are requested over HTTP (``/report/xlsx/...``) by each kind of
 user, as an attacker would: only a billing user gets a report, and only of

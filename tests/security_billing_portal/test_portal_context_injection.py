@@ -1,5 +1,5 @@
 """The contract a portal payment pays is read from its transaction, never from
-a context key a remote caller can send (issue 14)."""
+a context key a remote caller can send."""
 
 from odoo import Command
 from odoo.tests import new_test_user, tagged

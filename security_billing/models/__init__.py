@@ -1,3 +1,4 @@
+from . import security_balance_mixin
 from . import security_payment_category
 from . import security_payment_request
 from . import product_template

@@ -7,29 +7,11 @@ from .account_move import PAID_STATES
 
 
 class ContractContract(models.Model):
-    _inherit = "contract.contract"  # pylint: disable=consider-merging-classes-inherited
+    _name = "contract.contract"
+    _inherit = ["contract.contract", "security.balance.mixin"]  # pylint: disable=consider-merging-classes-inherited
 
-    security_balance = fields.Monetary(
-        string="Balance",
-        compute="_compute_security_balances",
-        search="_search_security_balance",
-    )
-    security_balance_due = fields.Monetary(
-        string="Balance Due",
-        compute="_compute_security_balances",
-        search="_search_security_balance_due",
-    )
-    security_past_due = fields.Monetary(
-        string="Past Due",
-        compute="_compute_security_balances",
-        search="_search_security_past_due",
-    )
-    security_paid_until = fields.Date(
-        string="Paid Until", compute="_compute_security_balances"
-    )
-    security_next_payment_date = fields.Date(
-        string="Next Payment Date", compute="_compute_security_balances"
-    )
+    _security_balance_move_field = "security_contract_id"
+
     security_recommended_amount = fields.Monetary(
         string="Recommended Payment",
         compute="_compute_security_recommended_amount",
@@ -38,35 +20,11 @@ class ContractContract(models.Model):
         "open credit is deducted.",
     )
 
-    def _search_security_balance(self, operator, value):
-        return self.env["account.move"]._security_search_balance(
-            "security_contract_id", "security_balance", operator, value
-        )
-
-    def _search_security_balance_due(self, operator, value):
-        return self.env["account.move"]._security_search_balance(
-            "security_contract_id", "security_balance_due", operator, value
-        )
-
-    def _search_security_past_due(self, operator, value):
-        return self.env["account.move"]._security_search_balance(
-            "security_contract_id", "security_past_due", operator, value
-        )
-
-    def _compute_security_balances(self):
-        rows = self.env["account.move"]._security_balance_rows(
-            "security_contract_id", self.ids
-        )
-        dates = self._security_date_data()
-        for contract in self:
-            values = dict(rows.get(contract.id, {}), **dates.get(contract.id, {}))
-            contract.security_balance = values.get("security_balance", 0.0)
-            contract.security_balance_due = values.get("security_balance_due", 0.0)
-            contract.security_past_due = values.get("security_past_due", 0.0)
-            contract.security_paid_until = values.get("security_paid_until", False)
-            contract.security_next_payment_date = values.get(
-                "security_next_payment_date", False
-            )
+    def _security_balance_data(self):
+        data = super()._security_balance_data()
+        for contract_id, dates in self._security_date_data().items():
+            data.setdefault(contract_id, {}).update(dates)
+        return data
 
     def _security_date_data(self):
         """Paid-until and next payment date per contract, set-based.
@@ -128,7 +86,7 @@ class ContractContract(models.Model):
         """
         self.env["security.promised.payment"]._security_close_covered(self)
         self._security_update_state(origin=origin, only_improve=True)
-        # app status export (issue 6): one debounced UPDATE, no lock waits
+        # app status export: one debounced UPDATE, no lock waits
         self.env["security.app.connector"]._security_request_export(self)
         return True
 

@@ -174,7 +174,7 @@ class ContractContract(models.Model):
         self.ensure_one()
         old = self.security_state
         self.sudo().write({"security_state": state, "security_state_since": date_ref})
-        # app status export (issue 6): the app shows the new lock state soon
+        # app status export: the app shows the new lock state soon
         self.env["security.app.connector"]._security_request_export(self)
         log = (
             self.env["security.state.log"]

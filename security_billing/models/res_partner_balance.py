@@ -5,43 +5,13 @@ from collections import defaultdict
 
 from odoo import fields, models
 
-BALANCE_FIELDS = (
-    "security_balance",
-    "security_balance_due",
-    "security_past_due",
-    "security_paid_until",
-    "security_next_payment_date",
-)
-
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"  # pylint: disable=consider-merging-classes-inherited
+    _name = "res.partner"
+    _inherit = ["res.partner", "security.balance.mixin"]  # pylint: disable=consider-merging-classes-inherited
 
-    security_balance = fields.Monetary(
-        string="Balance",
-        compute="_compute_security_balances",
-        currency_field="currency_id",
-        help="Credit minus debt of MMR invoices; negative means the customer owes.",
-        search="_search_security_balance",
-    )
-    security_balance_due = fields.Monetary(
-        string="Balance Due",
-        compute="_compute_security_balances",
-        currency_field="currency_id",
-        search="_search_security_balance_due",
-    )
-    security_past_due = fields.Monetary(
-        string="Past Due",
-        compute="_compute_security_balances",
-        currency_field="currency_id",
-        search="_search_security_past_due",
-    )
-    security_paid_until = fields.Date(
-        string="Paid Until", compute="_compute_security_balances"
-    )
-    security_next_payment_date = fields.Date(
-        string="Next Payment Date", compute="_compute_security_balances"
-    )
+    _security_balance_move_field = "partner_id"
+
     security_recommended_amount = fields.Monetary(
         string="Recommended Payment",
         compute="_compute_security_recommended_amount",
@@ -50,32 +20,9 @@ class ResPartner(models.Model):
         "(balance due without a contract when there is none).",
     )
 
-    def _search_security_balance(self, operator, value):
-        return self.env["account.move"]._security_search_balance(
-            "partner_id", "security_balance", operator, value
-        )
-
-    def _search_security_balance_due(self, operator, value):
-        return self.env["account.move"]._security_search_balance(
-            "partner_id", "security_balance_due", operator, value
-        )
-
-    def _search_security_past_due(self, operator, value):
-        return self.env["account.move"]._security_search_balance(
-            "partner_id", "security_past_due", operator, value
-        )
-
-    def _compute_security_balances(self):
-        data = self._security_balance_data()
-        for partner in self:
-            values = data.get(partner.id, {})
-            for fname in BALANCE_FIELDS:
-                partner[fname] = values.get(fname, False)
-
     def _security_balance_data(self):
-        """Balances per commercial partner in a few set-based queries."""
-        moves = self.env["account.move"]
-        data = moves._security_balance_rows("partner_id", self.ids)
+        """The dates of a subscriber are the earliest of its MMR contracts'."""
+        data = super()._security_balance_data()
         contracts = self.env["contract.contract"].search(
             [("partner_id", "in", self.ids), ("security_is_mmr", "=", True)]
         )

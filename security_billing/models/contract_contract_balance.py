@@ -84,10 +84,10 @@ class ContractContract(models.Model):
         change (``payment``, ``credit_note``). Keep overrides cheap: this runs
         inside payment requests.
         """
-        self.env["security.promised.payment"]._security_close_covered(self)
+        self.env["security.promised.payment"]._close_covered(self)
         self._security_update_state(origin=origin, only_improve=True)
         # app status export: one debounced UPDATE, no lock waits
-        self.env["security.app.connector"]._security_request_export(self)
+        self.env["security.app.connector"]._request_export(self)
         return True
 
     def _compute_security_recommended_amount(self):

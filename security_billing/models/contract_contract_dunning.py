@@ -165,7 +165,7 @@ class ContractContract(models.Model):
 
     def _security_update_state(self, date_ref=None, origin="cron", only_improve=False):
         """Recompute the service status of these contracts (dunning rules)."""
-        return self.env["security.dunning"]._security_recompute(
+        return self.env["security.dunning"]._recompute(
             self, date_ref=date_ref, origin=origin, only_improve=only_improve
         )
 
@@ -175,7 +175,7 @@ class ContractContract(models.Model):
         old = self.security_state
         self.sudo().write({"security_state": state, "security_state_since": date_ref})
         # app status export: the app shows the new lock state soon
-        self.env["security.app.connector"]._security_request_export(self)
+        self.env["security.app.connector"]._request_export(self)
         log = (
             self.env["security.state.log"]
             .sudo()
@@ -203,7 +203,7 @@ class ContractContract(models.Model):
         elif log.new_state == "warning" and log.old_state == "active":
             event = "past_due"
         if event:
-            self.env["security.notification.log"]._security_notify(
+            self.env["security.notification.log"]._notify(
                 event,
                 log,
                 self.partner_id.commercial_partner_id,
@@ -266,5 +266,5 @@ class ContractContract(models.Model):
             ]
         )
         contracts._security_end_overrides(date_ref)
-        self.env["security.promised.payment"]._security_expire(date_ref)
+        self.env["security.promised.payment"]._expire(date_ref)
         return contracts._security_update_state(date_ref=date_ref, origin="cron")

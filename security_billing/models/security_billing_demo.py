@@ -48,7 +48,7 @@ class SecurityBillingDemo(models.AbstractModel):
     _description = "Security Billing Demo Data"
 
     @api.model
-    def _security_demo_generate(self, count=30, months=6):
+    def _demo_generate(self, count=30, months=6):
         env = self.with_context(
             tracking_disable=True,
             mail_create_nolog=True,
@@ -57,21 +57,19 @@ class SecurityBillingDemo(models.AbstractModel):
         demo = self.with_env(env)
         today = fields.Date.context_today(self)
         first = today.replace(day=1) - relativedelta(months=months)
-        bundles = demo._security_demo_bundles()
+        bundles = demo._demo_bundles()
         subscribers = []
         for index in range(count):
-            partner, contract = demo._security_demo_subscriber(
-                index, bundles, first, today
-            )
+            partner, contract = demo._demo_subscriber(index, bundles, first, today)
             subscribers.append((index, partner, contract))
-        demo._security_demo_bill(first, today)
+        demo._demo_bill(first, today)
         for index, partner, _contract in subscribers:
-            demo._security_demo_pay(index, partner, today)
-        demo._security_demo_states(subscribers, today)
+            demo._demo_pay(index, partner, today)
+        demo._demo_states(subscribers, today)
         return True
 
     @api.model
-    def _security_demo_states(self, subscribers, today):
+    def _demo_states(self, subscribers, today):
         """Dunning as the daily cron runs it, then a promise granted to one
         suspended subscriber and one terminated contract: every service
         status is on screen right after install."""
@@ -92,7 +90,7 @@ class SecurityBillingDemo(models.AbstractModel):
         )
 
     @api.model
-    def _security_demo_bundles(self):
+    def _demo_bundles(self):
         ref = self.env.ref
         return {
             "monthly": ref("security_billing.demo_bundle_ajax_essential"),
@@ -103,7 +101,7 @@ class SecurityBillingDemo(models.AbstractModel):
         }
 
     @api.model
-    def _security_demo_plan(self, index):
+    def _demo_plan(self, index):
         """(bundle key, invoicing type, prorated, vendor) of subscriber ``index``."""
         plans = [
             ("monthly", "pre-paid", False, "ajax"),
@@ -120,8 +118,8 @@ class SecurityBillingDemo(models.AbstractModel):
         return plans[index % len(plans)]
 
     @api.model
-    def _security_demo_subscriber(self, index, bundles, first, today):
-        bundle_key, invoicing, prorate, vendor = self._security_demo_plan(index)
+    def _demo_subscriber(self, index, bundles, first, today):
+        bundle_key, invoicing, prorate, vendor = self._demo_plan(index)
         partner = self.env["res.partner"].create(
             {
                 "name": DEMO_NAMES[index % len(DEMO_NAMES)],
@@ -144,12 +142,12 @@ class SecurityBillingDemo(models.AbstractModel):
         sites = 2 if index == 4 else 1
         for number in range(sites):
             self.env["security.site"].create(
-                self._security_demo_site_vals(index, number, vendor, partner, contract)
+                self._demo_site_vals(index, number, vendor, partner, contract)
             )
         return partner, contract
 
     @api.model
-    def _security_demo_site_vals(self, index, number, vendor, partner, contract):
+    def _demo_site_vals(self, index, number, vendor, partner, contract):
         device_ids = {
             "ajax": f"{0x1A2B3C00 + index * 4 + number:08X}",
             "alarm_com": f"ADC-{40000 + index * 4 + number}",
@@ -168,18 +166,18 @@ class SecurityBillingDemo(models.AbstractModel):
         }
 
     @api.model
-    def _security_demo_bill(self, first, today):
+    def _demo_bill(self, first, today):
         """One billing run on the 1st of each month, then today."""
         # the chunks of each run are billed at once (no jobrunner here)
         runs = self.env["security.billing.run"].with_context(queue_job__no_delay=True)
         date_ref = first
         while date_ref < today:
-            runs._security_start(trigger="cron", date_ref=date_ref)
+            runs._start(trigger="cron", date_ref=date_ref)
             date_ref += relativedelta(months=1)
-        runs._security_start(trigger="manual", date_ref=today)
+        runs._start(trigger="manual", date_ref=today)
 
     @api.model
-    def _security_demo_pay(self, index, partner, today):
+    def _demo_pay(self, index, partner, today):
         """Paid up, past due, partly paid or in credit, by subscriber."""
         due = partner.security_balance_due
         kind = index % 5

@@ -62,7 +62,7 @@ class SecurityBillingReportCollection(models.Model):
             """
         )
 
-    def _security_rates(self, domain):
+    def _rates(self, domain):
         """``{company_id: (invoiced, paid, rate in %)}`` of the rows of
         ``domain`` (rate None when nothing was invoiced)."""
         rates = {}

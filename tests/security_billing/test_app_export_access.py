@@ -110,7 +110,7 @@ class TestAppExportAccess(SecurityBillingCase, HttpCase):
                 )
 
     def test_logs_are_downloaded_by_those_who_read_them(self):
-        log = self.connector._security_export()
+        log = self.connector._export()
         self.server.requests.clear()
         action = self._call(self.billing_user, LOG, "action_download", log.ids)
         self.assertIn(f"/web/content/{log.attachment_id.id}", action["url"])

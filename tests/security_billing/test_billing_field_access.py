@@ -159,9 +159,7 @@ class TestAutopayTokenOwnership(BillingFieldAccessCase):
         self.assertEqual(self.contract_b.security_autopay_token_id, self.token_b)
 
     def _assert_foreign_token_not_charged(self, invoice):
-        attempt = self.env["security.autopay.attempt"]._security_run_autopay(
-            date_ref=self.today
-        )
+        attempt = self.env["security.autopay.attempt"]._run_autopay(date_ref=self.today)
         self.assertEqual(attempt.invoice_id, invoice)
         self.assertEqual(attempt.state, "stopped")
         self.assertRegex(attempt.error, "does not belong to the billed customer")
@@ -175,9 +173,7 @@ class TestAutopayTokenOwnership(BillingFieldAccessCase):
         self.assertEqual(invoice.payment_state, "not_paid")
         # the next runs do not try again with the same method
         self.assertFalse(
-            self.env["security.autopay.attempt"]._security_run_autopay(
-                date_ref=self._days(5)
-            )
+            self.env["security.autopay.attempt"]._run_autopay(date_ref=self._days(5))
         )
 
     def test_foreign_token_set_before_not_charged_subscriber(self):

@@ -123,7 +123,7 @@ class TestBillingRunChunksRace(CommittedRaceCase):
             run = (
                 self._env(cr)["security.billing.run"]
                 .with_company(self.company_id)
-                ._security_start(trigger="manual", date_ref=self.today)
+                ._start(trigger="manual", date_ref=self.today)
             )
             self.out["run"] = run.id
             return run.chunk_ids.sorted("sequence").mapped("job_uuid")
@@ -144,7 +144,7 @@ class TestBillingRunChunksRace(CommittedRaceCase):
     def test_two_chunks_posting_at_once_number_without_gap_or_duplicate(self):
         out = self.out
         entered, release = threading.Event(), threading.Event()
-        domain = SecurityBillingRun._security_contracts_domain
+        domain = SecurityBillingRun._contracts_domain
         number_after = AccountMove._security_number_after
         contract_ids = self.contract_ids
 
@@ -160,7 +160,7 @@ class TestBillingRunChunksRace(CommittedRaceCase):
         with (
             patch.object(
                 SecurityBillingRun,
-                "_security_contracts_domain",
+                "_contracts_domain",
                 autospec=True,
                 side_effect=only_ours,
             ),

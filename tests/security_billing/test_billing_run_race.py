@@ -142,7 +142,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
                     env["security.billing.run"]
                     .with_company(self.company_id)
                     .with_context(queue_job__no_delay=True)
-                    ._security_start(trigger="manual", date_ref=self.today)
+                    ._start(trigger="manual", date_ref=self.today)
                 )
                 out["run"] = run.id
         except Exception as exc:  # reported by the test thread
@@ -171,7 +171,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
 
     def _patches(self, out, entered=None, release=None):
         """Only this test's contracts; hold the run before the batch numbers."""
-        domain = SecurityBillingRun._security_contracts_domain
+        domain = SecurityBillingRun._contracts_domain
         number_after = AccountMove._security_number_after
         contract_ids = self.contract_ids
 
@@ -189,7 +189,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
         return (
             patch.object(
                 SecurityBillingRun,
-                "_security_contracts_domain",
+                "_contracts_domain",
                 autospec=True,
                 side_effect=only_ours,
             ),

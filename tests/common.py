@@ -6,6 +6,7 @@ from odoo import Command, fields
 from odoo.tests import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
 
@@ -134,6 +135,22 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
         job.set_started()
         job.store()
         job.perform()
+        job.set_done()
+        job.store()
+
+    def _run_as_runner(self, job):
+        """Run one stored job as queue_job's runner does (without commits):
+        a retryable error postpones it (pending, retry counted)."""
+        job.set_started()
+        job.store()
+        try:
+            with self.env.cr.savepoint():
+                job.perform()
+        except RetryableJobError as err:
+            job.postpone(result=str(err), seconds=err.seconds)
+            job.set_pending(reset_retry=False)
+            job.store()
+            return
         job.set_done()
         job.store()
 

@@ -12,7 +12,6 @@ from odoo.tests import tagged
 from odoo.addons.payment_demo.models.payment_transaction import (
     PaymentTransaction as DemoTransaction,
 )
-from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -50,22 +49,6 @@ class TestAutopayJobs(DunningCase):
         return self.env["payment.transaction"].search(
             [("invoice_ids", "in", invoice.ids)]
         )
-
-    def _run_as_runner(self, job):
-        """Run one stored job as queue_job's runner does (without commits):
-        a retryable error postpones it (pending, retry counted)."""
-        job.set_started()
-        job.store()
-        try:
-            with self.env.cr.savepoint():
-                job.perform()
-        except RetryableJobError as err:
-            job.postpone(result=str(err), seconds=err.seconds)
-            job.set_pending(reset_retry=False)
-            job.store()
-            return
-        job.set_done()
-        job.store()
 
     def _enqueue_ours(self, invoice):
         """Enqueue the due charges; the stored job of ``invoice``'s charge."""

@@ -9,7 +9,6 @@ import requests
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.addons.security_billing.models.security_notification_log import (
@@ -61,21 +60,6 @@ class TestNotificationJobs(DunningCase):
         jobs = jobs.filtered(lambda job: tuple(job.args) == self._range(notice))
         self.assertEqual(len(jobs), 1)
         return jobs
-
-    def _run_as_runner(self, job):
-        """Run one stored job as queue_job's runner does (without commits)."""
-        job.set_started()
-        job.store()
-        try:
-            with self.env.cr.savepoint():
-                job.perform()
-        except RetryableJobError as err:
-            job.postpone(result=str(err), seconds=err.seconds)
-            job.set_pending(reset_retry=False)
-            job.store()
-            return
-        job.set_done()
-        job.store()
 
     def test_cron_claims_and_enqueues_the_sending(self):
         self.company.security_low_balance_threshold = 10.0

@@ -67,7 +67,9 @@ class SecurityAppExportLog(models.Model):
         :return: the outcome, shown on the job
         :rtype: str
         """
-        log = self.sudo()._security_claim_queued()
+        log = self.sudo().exists()
+        if log:
+            log = log._security_claim_queued()
         if not log:
             return self.env._("Nothing to upload: the export is not queued.")
         attempt, last = log._security_job_attempt()

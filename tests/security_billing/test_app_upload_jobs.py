@@ -213,3 +213,11 @@ class TestAppUploadJobs(SecurityBillingCase):
         log, job = self._queue_one()
         self._run_as_runner(job)
         self.assertEqual((log.state, log.record_count), ("empty", 0))
+
+    def test_job_of_a_deleted_export_uploads_nothing(self):
+        server = self._serve([(200, "ok", 0)])
+        log, job = self._queue_one()
+        log.connector_id.unlink()  # its exports go with it
+        self.assertIsNone(self._run_as_runner(job))
+        self.assertIn("Nothing to upload", job.result)
+        self.assertFalse(server.requests)

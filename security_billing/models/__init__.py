@@ -39,4 +39,5 @@ from . import security_app_connector
 from . import security_app_connector_upload
 from . import security_app_connector_schedule
 from . import security_app_export_log
+from . import security_app_export_log_job
 from . import product_product

@@ -83,7 +83,9 @@ class ResPartner(models.Model):
             partner.id: next(s for s in SERVICE_STATE_ORDER if s in set(states))
             for partner, states in groups
         }
-        domain = [("id", "in", [pid for pid, state in worst.items() if state in values])]
+        domain = [
+            ("id", "in", [pid for pid, state in worst.items() if state in values])
+        ]
         if False in values or None in values:  # subscribers without a contract
             domain = expression.OR([domain, [("id", "not in", list(worst))]])
         if operator in ("!=", "not in"):

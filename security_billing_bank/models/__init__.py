@@ -16,3 +16,4 @@ from . import res_partner
 from . import security_debt_registry
 from . import security_billing_api
 from . import security_terminal_provider_endpoint
+from . import security_billing_bank_demo

@@ -48,11 +48,17 @@ class TestDemoBank(TransactionCase):
         self.assertTrue(matched.security_payment_id)
         self.assertTrue(matched.partner_id.security_is_subscriber)
 
-    def test_demo_admin_imports_a_bank_statement(self):
-        self.assertTrue(self.admin.has_group("account.group_account_user"))
+    def test_demo_users_see_the_import(self):
         menu = self.env.ref("security_billing_bank.menu_security_bank_import")
-        visible = self.env["ir.ui.menu"].with_user(self.admin)._visible_menu_ids()
-        self.assertIn(menu.id, visible)
+        for user in (self.admin, self.env.ref("base.user_demo")):
+            self.assertTrue(user.has_group("account.group_account_user"))
+            self.assertTrue(
+                user.has_group("security_billing.group_security_billing_user")
+            )
+            visible = self.env["ir.ui.menu"].with_user(user)._visible_menu_ids()
+            self.assertIn(menu.id, visible)
+
+    def test_demo_admin_imports_a_bank_statement(self):
         company = self.admin.company_id
         account = self.env["res.partner.bank"].create(
             {

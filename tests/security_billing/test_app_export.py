@@ -422,6 +422,10 @@ class TestAppExport(SecurityBillingCase):
     # ------------------------------------------------------------- scheduling
     def test_cron_queues_then_job_uploads_due_connector(self):
         server = self._serve([(200, "ok", 0)])
+        # the cron runs every due connector: only this one (not the demo's)
+        self.env["security.app.connector"].sudo().search(
+            [("id", "!=", self.connector.id)]
+        ).active = False
         self.connector.next_export_at = fields.Datetime.now() - timedelta(minutes=1)
         Connector = self.env["security.app.connector"]
         with trap_jobs() as trap:

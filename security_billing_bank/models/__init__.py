@@ -1,5 +1,6 @@
 from . import account_statement_import_1c_parser
 from . import account_statement_import
+from . import account_statement_import_jobs
 from . import account_journal
 from . import account_move
 from . import account_payment
@@ -15,3 +16,5 @@ from . import account_statement_import_sheet_parser
 from . import res_partner
 from . import security_debt_registry
 from . import security_billing_api
+from . import security_bank_import
+from . import security_bank_import_chunk

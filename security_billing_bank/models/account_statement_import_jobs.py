@@ -96,9 +96,7 @@ class AccountStatementImport(models.TransientModel):
             for lvals in st_vals.get("transactions") or []
             if lvals.get("unique_import_id")
         ]
-        queued = self.env["security.bank.import.chunk"]._security_queued_import_ids(
-            ids
-        )
+        queued = self.env["security.bank.import.chunk"]._security_queued_import_ids(ids)
         if not queued:
             return
         count = 0

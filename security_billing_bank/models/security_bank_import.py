@@ -166,7 +166,9 @@ class SecurityBankImport(models.Model):
         self.chunk_count = len(chunks)
         if not chunks:
             return
-        creates = [chunk._security_delayable("_security_create_job") for chunk in chunks]
+        creates = [
+            chunk._security_delayable("_security_create_job") for chunk in chunks
+        ]
         pays = [chunk._security_delayable("_security_pay_job") for chunk in chunks]
         for index, (create, pay) in enumerate(zip(creates, pays, strict=True)):
             following = [pay]
@@ -237,7 +239,9 @@ class SecurityBankImport(models.Model):
             record = self.with_env(self.env(cr=cr))
             getattr(record, method)(
                 *[
-                    arg.with_env(record.env) if isinstance(arg, models.BaseModel) else arg
+                    arg.with_env(record.env)
+                    if isinstance(arg, models.BaseModel)
+                    else arg
                     for arg in args
                 ]
             )
@@ -316,9 +320,7 @@ class SecurityBankImport(models.Model):
             {
                 "state": "failed",
                 "error_message": error,
-                "error_count": len(
-                    self.chunk_ids.filtered(lambda c: c.error_message)
-                ),
+                "error_count": len(self.chunk_ids.filtered(lambda c: c.error_message)),
             }
         )
 

@@ -45,9 +45,7 @@ class SecurityBankImportChunk(models.Model):
         ondelete="cascade",
         index=True,
     )
-    company_id = fields.Many2one(
-        related="import_id.company_id", store=True, index=True
-    )
+    company_id = fields.Many2one(related="import_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="import_id.currency_id")
     sequence = fields.Integer(readonly=True)
     statement_id = fields.Many2one(

@@ -266,7 +266,9 @@ class TestImportJobs(BankCase):
         self.assertEqual(
             json.loads(bus.channel)[1:], ["res.partner", self.accountant.partner_id.id]
         )
-        self.assertIn("2 to match by hand", json.loads(bus.message)["payload"]["message"])
+        self.assertIn(
+            "2 to match by hand", json.loads(bus.message)["payload"]["message"]
+        )
 
     def test_a_chunk_run_twice_creates_and_pays_once(self):
         imp = self._started_import(self._import_as_accountant())
@@ -283,7 +285,9 @@ class TestImportJobs(BankCase):
         self.assertEqual(imp.payment_amount, 1600.5)
         self.assertEqual(imp.to_match_count, 2)
         self.assertEqual(imp.skipped_count, 0)
-        self.assertEqual(len(imp.message_ids.filtered(lambda m: "Import of" in str(m.body))), 1)
+        self.assertEqual(
+            len(imp.message_ids.filtered(lambda m: "Import of" in str(m.body))), 1
+        )
         # a payment job run before its creation job creates the lines once
         self.assertEqual(len(imp.chunk_ids.line_ids), 6)
 
@@ -388,7 +392,9 @@ class TestImportJobs(BankCase):
 
     def test_only_bank_import_users_read_imports(self):
         imp = self._started_import(self._import_as_accountant())
-        self.assertEqual(imp.with_user(self.accountant).read(["state"])[0]["state"], "queued")
+        self.assertEqual(
+            imp.with_user(self.accountant).read(["state"])[0]["state"], "queued"
+        )
         employee = new_test_user(
             self.env,
             login="sb_import_jobs_employee",

@@ -38,6 +38,7 @@ psql) and Odoo 18 with queue_job importable.
 import argparse
 import base64
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -49,7 +50,6 @@ from pathlib import Path
 from prod_check_billing import (
     DEFAULT_ADDONS,
     KILLED,
-    free_port,
     odoo_bin,
     psql,
     sh,
@@ -184,7 +184,7 @@ def start_server(args, db, port, log):
         "--load=base,web,queue_job",
         "--http-interface=127.0.0.1",
         f"--http-port={port}",
-        f"--gevent-port={free_port()}",
+        f"--gevent-port={args.gevent_port}",
         f"--logfile={log}",
         "--log-level=info",
     ]
@@ -346,7 +346,10 @@ def main():
     parser.add_argument("--db-prefix", default="sb_prodimport")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--channels", default=CHANNELS)
-    parser.add_argument("--port", type=int, help="HTTP port (default: a free one)")
+    parser.add_argument(
+        "--port", type=int, help="HTTP port (default: a random one in 20000-29999)"
+    )
+    parser.add_argument("--gevent-port", type=int, help="(default: as --port)")
     parser.add_argument("--login", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds")
@@ -355,7 +358,8 @@ def main():
     args = parser.parse_args()
 
     db = f"{args.db_prefix}_{args.format}_{args.lines}_{os.getpid()}"
-    port = args.port or free_port()
+    port = args.port or random.randint(20000, 29998)
+    args.gevent_port = args.gevent_port or port + 1
     url = f"http://127.0.0.1:{port}"
     log = Path(f"/tmp/{db}.log")
     server = None

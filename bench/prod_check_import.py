@@ -98,6 +98,9 @@ def build(args, db):
         env["account.journal"].create(
             {"name": "Prod check payment system", "code": "PCRG", "type": "bank"}
         )
+        # the crons wait (the dunning cron over N new subscribers is not
+        # what this checks)
+        cr.execute("UPDATE ir_cron SET nextcall = now() + interval '1 day'")
         cr.commit()
     odoo.sql_db.close_all()
     print(

@@ -7,11 +7,16 @@ import logging
 from odoo import api, fields, models
 
 from odoo.addons.queue_job.job import identity_exact
+from odoo.addons.security_billing.models.security_billing_run import BILLING_CONTEXT
 from odoo.addons.security_billing.tools.jobs import is_transient_error
 
 from .account_bank_statement_line_import import IMPORT_CONTEXT_KEY
 
 _logger = logging.getLogger(__name__)
+
+# Chunk whose jobs refresh PostgreSQL's statistics of the journal entries
+# (once the first chunk's entries are committed, see _security_analyze).
+ANALYZE_CHUNK = 2
 
 CHUNK_STATES = [
     ("pending", "Pending"),
@@ -144,7 +149,8 @@ class SecurityBankImportChunk(models.Model):
         :rtype: str
         """
         self.ensure_one()
-        self._security_run_step(self._security_create_lines)
+        chunk = self._security_job_env()
+        chunk._security_run_step(chunk._security_create_lines)
         return self.env._("%(lines)s lines created", lines=len(self.line_ids))
 
     def _security_pay_job(self):
@@ -155,13 +161,29 @@ class SecurityBankImportChunk(models.Model):
         :rtype: str
         """
         self.ensure_one()
-        self._security_run_step(self._security_match_lines)
+        chunk = self._security_job_env()
+        chunk._security_run_step(chunk._security_match_lines)
         return self.env._(
             "%(paid)s paid, %(to_match)s to match, %(ignored)s ignored",
             paid=self.matched_count,
             to_match=self.to_match_count,
             ignored=self.ignored_count,
         )
+
+    def _security_job_env(self):
+        """The chunk with the context of its jobs: as for the invoices of a
+        billing run, no chatter message, follower or tracking per entry,
+        payment or statement line (an import makes thousands)."""
+        return self.with_context(**BILLING_CONTEXT)
+
+    def _security_analyze(self):
+        """Refresh PostgreSQL's statistics of the journal entries once the
+        first chunk's are committed: Odoo names each new entry with queries
+        on its journal, planned on statistics that do not know the import's
+        entries until autovacuum sees them (as the inline import does, see
+        ``_security_refresh_move_statistics``)."""
+        if self.sequence == ANALYZE_CHUNK:
+            self.env["account.bank.statement.line"]._security_refresh_move_statistics()
 
     def _security_run_step(self, step):
         """Run ``step`` in a savepoint, commit, then count the chunk in its
@@ -192,6 +214,7 @@ class SecurityBankImportChunk(models.Model):
         if chunk.state != "pending" or chunk.line_ids:
             return chunk.line_ids
         vals_list = chunk._security_prepare_line_vals_list()
+        chunk._security_analyze()
         lines = (
             self.env["account.bank.statement.line"]
             .with_company(chunk.company_id)
@@ -239,6 +262,7 @@ class SecurityBankImportChunk(models.Model):
         if chunk.state == "pending":
             chunk._security_create_lines()
         lines = chunk.line_ids
+        chunk._security_analyze()
         # the import is allowed: its payments are made as superuser (the
         # idempotency keys are not writable by accountants), as inline
         summary = lines.sudo()._security_match_and_pay()

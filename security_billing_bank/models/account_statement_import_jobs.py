@@ -235,7 +235,10 @@ class AccountStatementImport(models.TransientModel):
 
     def _security_prepare_chunk_vals_list(self, imp, slices):
         """The chunks of the import: the lines of each statement by
-        ``_security_chunk_size``, numbered in the file's order (builder).
+        ``_security_chunk_size``, in the order Odoo names the entries of the
+        lines it creates together (date, reference, then the file's order):
+        created chunk after chunk, the entries get the numbers the inline
+        import gives them (builder).
 
         :param imp: the import (``security.bank.import``)
         :param list slices: ``[(statement, [line values], completes)]``,
@@ -248,7 +251,14 @@ class AccountStatementImport(models.TransientModel):
         vals_list = []
         first = 1
         for statement, new_lines, completes in slices:
-            batches = list(split_every(size, new_lines, list))
+            ordered = sorted(
+                new_lines,
+                key=lambda vals: (
+                    fields.Date.to_date(vals["date"]),
+                    vals.get("ref") or "",
+                ),
+            )
+            batches = list(split_every(size, ordered, list))
             for index, batch in enumerate(batches, 1):
                 vals_list.append(
                     {

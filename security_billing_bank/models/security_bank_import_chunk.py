@@ -57,7 +57,9 @@ class SecurityBankImportChunk(models.Model):
         "account.bank.statement", readonly=True, ondelete="set null"
     )
     first_line = fields.Integer(
-        readonly=True, help="Position in the file of the chunk's first line."
+        readonly=True,
+        help="Rank of the chunk's first line among the lines of the import, "
+        "in the order they are created (date, then the file's order).",
     )
     line_count = fields.Integer(string="Lines", readonly=True)
     line_vals = fields.Json(

@@ -73,13 +73,13 @@ class TestImportJobs(BankCase):
             self._perform_job(job)
         imp.invalidate_recordset()
 
-    def _snapshot(self):
-        """What an import leaves, by payment id (ids of records aside)."""
-        lines = self.journal_lines(self.registry_journal)
-        prefix = f"{self.registry_journal.id}-"
+    def _snapshot(self, journal=None):
+        """What an import leaves, by import id (ids of records aside)."""
+        journal = journal or self.registry_journal
+        lines = self.journal_lines(journal).filtered("unique_import_id")
         return {
             "lines": {
-                line.unique_import_id.removeprefix(prefix): (
+                line.unique_import_id.split(f"{journal.id}-", 1)[1]: (
                     line.amount,
                     line.sequence,
                     line.date,
@@ -94,6 +94,7 @@ class TestImportJobs(BankCase):
                     line.partner_id.security_account_ref,
                     line.move_id.name,
                     line.running_balance,
+                    line.ref,
                 )
                 for line in lines
             },
@@ -109,10 +110,13 @@ class TestImportJobs(BankCase):
                 )
                 for st in lines.statement_id
             ],
+            # numbered in the order the chunks pay them (inline: in the
+            # order Odoo posts the whole file's payments), without gaps
             "payments": sorted(
-                (p.partner_id.security_account_ref, p.amount, p.name, p.state)
+                (p.partner_id.security_account_ref, p.amount, p.state)
                 for p in self.bank_payments()
             ),
+            "payment_numbers": sorted(self.bank_payments().mapped("name")),
             "balances": [
                 p.security_balance for p in (self.ivan, self.anna, self.shield)
             ],
@@ -208,6 +212,49 @@ class TestImportJobs(BankCase):
             self.journal_lines(self.registry_journal).security_import_chunk_id,
             imp.chunk_ids,
         )
+
+    def test_1c_jobs_give_the_inline_result(self):
+        """A 1C statement (balances from the file, a payer's bank account
+        known) through the jobs, as inline."""
+        data = read_sample("1c_windows.txt")
+        # not the journal's first entry (Odoo numbers the first one at its
+        # creation, before the others of its batch)
+        self.st_lines.create(
+            {
+                "journal_id": self.bank_journal.id,
+                "date": "2025-03-01",
+                "amount": 10.0,
+                "payment_ref": "Opening",
+            }
+        )
+        self.env["ir.config_parameter"].set_param(THRESHOLD, "100")
+        try:
+            with self.env.cr.savepoint():
+                action = self.import_file(data, "1c_windows.txt")
+                inline_text = self.notification_text(action)
+                inline = self._snapshot(self.bank_journal)
+                raise Rollback()
+        except Rollback:
+            self.env.invalidate_all()
+        self.assertTrue(inline["lines"])
+        self.env["ir.config_parameter"].set_param(THRESHOLD, "2")
+        action = (
+            self.env["account.statement.import"]
+            .with_user(self.accountant)
+            .create(
+                {
+                    "statement_filename": "1c_windows.txt",
+                    "statement_file": base64.b64encode(data),
+                }
+            )
+            .import_file_button()
+        )
+        imp = self._started_import(action)
+        self.assertEqual(imp.journal_id, self.bank_journal)
+        self._run(imp)
+        self.assertEqual(imp.state, "done")
+        self.assertEqual(self._snapshot(self.bank_journal), inline)
+        self.assertIn(inline_text, imp.summary)
 
     def test_progress_as_the_chunks_complete(self):
         imp = self._started_import(self._import_as_accountant())

@@ -392,6 +392,25 @@ class SecurityBankImport(models.Model):
             )
 
     # ----------------------------------------------------------------- actions
+    def action_security_retry(self):
+        """Button: run the failed jobs of this import again (each does its
+        chunk's step once; the jobs waiting on them follow)."""
+        self.ensure_one()
+        self.check_access("read")
+        uuids = [
+            uuid
+            for chunk in self.sudo().chunk_ids
+            for uuid in (chunk.create_job_uuid, chunk.pay_job_uuid)
+            if uuid
+        ]
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("uuid", "in", uuids), ("state", "=", "failed")])
+        )
+        jobs.requeue()
+        return True
+
     def action_view_lines(self):
         """Button: the imported lines."""
         self.ensure_one()

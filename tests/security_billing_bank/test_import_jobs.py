@@ -380,8 +380,14 @@ class TestImportJobs(BankCase):
             len(self.bank_payments()),
             len(imp.chunk_ids[0].line_ids.security_payment_id),
         )
-        # queue_job runs the failed job again (requeued), then the rest
-        self._perform_job(Job.load(self.env, jobs[3].uuid))
+        # the accountant runs the failed job again (requeued), then the rest
+        self.env["queue.job"].sudo().search(
+            [("uuid", "=", jobs[3].uuid)]
+        ).state = "failed"
+        imp.with_user(self.accountant).action_security_retry()
+        requeued = Job.load(self.env, jobs[3].uuid)
+        self.assertEqual(requeued.state, "pending")
+        self._perform_job(requeued)
         imp.invalidate_recordset()
         self.assertEqual(imp.state, "running")
         self.assertFalse(chunk.error_message)
@@ -475,7 +481,7 @@ class TestImportJobs(BankCase):
     def test_job_methods_are_private(self):
         """Every public method of a model is an RPC endpoint."""
         for model, allowed in (
-            ("security.bank.import", {"action_view_lines"}),
+            ("security.bank.import", {"action_view_lines", "action_security_retry"}),
             ("security.bank.import.chunk", set()),
             # OCA's own entry points, overridden
             ("account.statement.import", {"import_file_button", "import_single_file"}),

@@ -126,9 +126,7 @@ class SecurityBankImport(models.Model):
     def _job_threshold(self):
         """Lines from which an import runs in jobs: system parameter
         ``security_billing_bank.import_job_threshold`` (default 500)."""
-        return self._int_param(
-            IMPORT_JOB_THRESHOLD_PARAM, IMPORT_JOB_THRESHOLD
-        )
+        return self._int_param(IMPORT_JOB_THRESHOLD_PARAM, IMPORT_JOB_THRESHOLD)
 
     @api.model
     def _chunk_size(self):
@@ -168,9 +166,7 @@ class SecurityBankImport(models.Model):
         self.chunk_count = len(chunks)
         if not chunks:
             return
-        creates = [
-            chunk._delayable("_create_job") for chunk in chunks
-        ]
+        creates = [chunk._delayable("_create_job") for chunk in chunks]
         pays = [chunk._delayable("_pay_job") for chunk in chunks]
         for index, (create, pay) in enumerate(zip(creates, pays, strict=True)):
             following = [pay]

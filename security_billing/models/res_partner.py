@@ -253,13 +253,13 @@ class ResPartner(models.Model):
         reasons = {
             "empty": lambda: self.env._("Invalid account number: it is empty."),
             "not_digits": lambda: self.env._(
-                "Invalid account number “%(ref)s”: digits only, please.", ref=ref
+                "Invalid account number %(ref)r: digits only, please.", ref=ref
             ),
             "length": lambda: self.env._(
-                "Invalid account number “%(ref)s”: it has a wrong length.", ref=ref
+                "Invalid account number %(ref)r: it has a wrong length.", ref=ref
             ),
             "check_digit": lambda: self.env._(
-                "Invalid account number “%(ref)s”: it fails its check digit "
+                "Invalid account number %(ref)r: it fails its check digit "
                 "(a digit mistyped or two digits swapped).",
                 ref=ref,
             ),

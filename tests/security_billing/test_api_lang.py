@@ -19,6 +19,7 @@ class TestApiLanguage(SecurityBillingCase, HttpCase):
         super().setUpClass()
         install_languages(cls.env)
         company = cls.company_data["company"]
+        cls.ref = cls._create_subscriber("Api Reader").security_account_ref
         cls.users = {}
         for lang in ("ru_RU", "uk_UA", "en_US"):
             login = f"sb_api_{lang}"
@@ -58,7 +59,7 @@ class TestApiLanguage(SecurityBillingCase, HttpCase):
         )
         self.assertIn(
             "Недопустимая сумма 'ten': не число",
-            self._fault("ru_RU", "register_payment", "9999996", "ten", "x"),
+            self._fault("ru_RU", "register_payment", self.ref, "ten", "x"),
         )
         self.assertIn(
             "Неприпустимий номер особового рахунку '1000018'",

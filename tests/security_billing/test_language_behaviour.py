@@ -65,7 +65,7 @@ class TestLanguageBehaviour(SecurityBillingCase):
         run._security_notify_done()
         body = str(run.message_ids[:1].body)
         self.assertIn("Запуск начислений завершён", body)
-        self.assertIn("1\N{NO-BREAK SPACE}234,50", body)
+        self.assertIn("1&nbsp;234,50", body)  # no-break space, escaped
         english = run._security_done_message("en_US")
         self.assertIn("Billing run done", english)
         self.assertIn("1,234.50", english)

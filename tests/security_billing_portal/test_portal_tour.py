@@ -124,7 +124,7 @@ class TestPortalTour(SecurityPortalCase):
         self.alice.lang = self.alice_user.lang = "ru_RU"
         self.test_tour_pay_custom_amount()
         self._login(self.alice_user)
-        html = self._get("/my/billing").text
+        html = self.url_open("/my/billing").text  # redirected to /ru/my/billing
         self.assertIn("Другая сумма", html)
         self.assertRegex(html, r">\s*50,00\s*<")
 

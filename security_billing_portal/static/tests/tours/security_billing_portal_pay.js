@@ -1,5 +1,6 @@
 /** @odoo-module **/
 
+import { localization } from "@web/core/l10n/localization";
 import { registry } from "@web/core/registry";
 
 /**
@@ -10,11 +11,7 @@ import { registry } from "@web/core/registry";
  * @returns {string}
  */
 function money(value) {
-    const lang = document.documentElement.lang || "en-US";
-    return value.toLocaleString(lang, {
-        minimumFractionDigits: 2,
-        maximumFractionDigits: 2,
-    });
+    return value.toFixed(2).replace(".", localization.decimalPoint);
 }
 
 /**

@@ -1,9 +1,9 @@
-"""Benchmark of the device-app status file build (the Ajax billing JSON and the other formats).
+"""Benchmark of the device-app status file build (Ajax JSON and the other formats).
 
 Builds 1,000 / 10,000 / 100,000 protected sites, each with its subscriber, MMR
 contract, posted invoices and payments, then times:
 
-* the set-based build (``security.app.connector._security_build_payload``:
+* the set-based build (``security.app.connector._build_payload``:
   a few SQL queries plus serialization), with its parts;
 * a naive per-record build: a loop over the sites reading the contract's ORM
   computed fields (fee, balance, next payment date, blocked, currency) one
@@ -277,11 +277,11 @@ class Meter:
 
 def set_based(env, connector):
     env.invalidate_all()
-    return connector._security_build_payload()
+    return connector._build_payload()
 
 
 def set_based_parts(env, connector):
-    """Time the steps of ``_security_collect_rows`` separately."""
+    """Time the steps of ``_collect_rows`` separately."""
     env.invalidate_all()
     parts = {}
     start = time.perf_counter()

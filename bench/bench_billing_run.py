@@ -217,7 +217,7 @@ def phase_ours(args):
         )
         cr.commit()
         chunk_class = type(env["security.billing.run.chunk"])
-        bill_range = chunk_class._security_bill_range
+        bill_range = chunk_class._bill_range
         done = [0]
 
         def measured(self):
@@ -228,14 +228,14 @@ def phase_ours(args):
                     rss_at[mark] = round(rss_mb(), 1)
             return result
 
-        chunk_class._security_bill_range = measured
+        chunk_class._bill_range = measured
         meter = Meter(cr)
         meter.start()
         with profiled(args, "ours"):
             run = (
                 env["security.billing.run"]
                 .with_context(queue_job__no_delay=True)
-                ._security_start(trigger="manual")
+                ._start(trigger="manual")
             )
         cr.commit()
         measured = meter.stop()

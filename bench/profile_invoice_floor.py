@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Floor of Odoo's own invoice creation and posting, per invoice (the floor under the billing run).
+"""Floor of Odoo's own invoice creation and posting, per invoice (billing run floor).
 
 On a database built by ``bench_billing_run.py --keep`` (N due MMR contracts),
 takes the first ``--batch`` contracts, prepares their invoice values as the

@@ -3,8 +3,10 @@
 from datetime import date
 
 from odoo import Command, fields
+from odoo.tests import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
 
@@ -136,7 +138,57 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
         job.set_done()
         job.store()
 
+    def _run_as_runner(self, job):
+        """Run one stored job as queue_job's runner does (without commits):
+        a retryable error postpones it (pending, retry counted)."""
+        job.set_started()
+        job.store()
+        try:
+            with self.env.cr.savepoint():
+                job.perform()
+        except RetryableJobError as err:
+            job.postpone(result=str(err), seconds=err.seconds)
+            job.set_pending(reset_retry=False)
+            job.store()
+            return
+        job.set_done()
+        job.store()
+
     def _perform_run_jobs(self, run):
         for job in self._run_jobs(run):
             self._perform_job(job)
         run.invalidate_recordset()
+
+
+class RpcUsersMixin:
+    """Users who call the server over XML-RPC, as integrators and attackers
+    do; mixed into an ``HttpCase``."""
+
+    @staticmethod
+    def _password(login):
+        return f"{login}-Secret-1"
+
+    @classmethod
+    def _create_rpc_user(cls, login, groups, company):
+        """A user of ``company`` with ``groups`` (comma-separated xml ids)
+        who logs in with ``_password(login)``."""
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            password=cls._password(login),
+            company_id=company.id,
+            company_ids=[Command.set(company.ids)],
+        )
+
+    def _rpc(self, user, model, method, *args, **kwargs):
+        """``execute_kw`` of ``model.method(*args, **kwargs)`` as ``user``."""
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname,
+            user.id,
+            self._password(user.login),
+            model,
+            method,
+            list(args),
+            kwargs,
+        )

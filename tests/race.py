@@ -6,6 +6,7 @@ and deletes what it committed in a cleanup (``_delete_fixture``).
 """
 
 import time
+from uuid import uuid4
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import TransactionCase
@@ -65,6 +66,79 @@ class CommittedRaceCase(TransactionCase):
             first.join(120)
         second.join(120)
         return result
+
+    def _create_due_contracts(self, env, label, count):
+        """``count`` subscribers of the main company, each with a monthly MMR
+        contract due today in its sales journal, plus one more subscriber
+        without a contract; committed by the caller's cursor.
+
+        :return: ``(company, journal, product, partners, contracts)``
+        """
+        tag = uuid4().hex[:8]
+        company = env.ref("base.main_company")
+        journal = env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
+        )
+        product = self._create_mmr_product(env, tag)
+        partners = env["res.partner"].create(
+            [
+                {
+                    "name": f"{label} {tag} {i}",
+                    "security_is_subscriber": True,
+                    "company_id": company.id,
+                }
+                for i in range(count + 1)
+            ]
+        )
+        contracts = env["contract.contract"].create(
+            [
+                self._mmr_contract_vals(
+                    f"MMR {label} {tag} {i}", partner, product, journal_id=journal.id
+                )
+                for i, partner in enumerate(partners[:count])
+            ]
+        )
+        return company, journal, product, partners, contracts
+
+    def _invoice_vals(self, partner, journal, name):
+        """A customer invoice of today of 100 without taxes."""
+        return {
+            "move_type": "out_invoice",
+            "partner_id": partner.id,
+            "company_id": journal.company_id.id,
+            "journal_id": journal.id,
+            "invoice_date": self.today,
+            "invoice_line_ids": [
+                Command.create(
+                    {
+                        "name": name,
+                        "quantity": 1,
+                        "price_unit": 100.0,
+                        "tax_ids": [Command.clear()],
+                    }
+                )
+            ],
+        }
+
+    def _delete_billed(self, env, run_id):
+        """Delete what a billing run made for the fixture's subscribers,
+        the run (its errors, and the jobs of its chunks) included."""
+        moves = env["account.move"].search(
+            [("partner_id", "in", self.partner_ids)], order="id desc"
+        )
+        moves.filtered(lambda m: m.state == "posted").button_draft()
+        moves.unlink()
+        if isinstance(run_id, int):
+            run = env["security.billing.run"].browse(run_id)
+            if "queue.job" in env:
+                env["queue.job"].search(
+                    [("uuid", "in", run.chunk_ids.mapped("job_uuid"))]
+                ).unlink()
+            run.error_ids.unlink()
+            run.unlink()
+        env["contract.contract"].browse(self.contract_ids).unlink()
+        env["product.product"].browse(self.product_id).unlink()
+        env["res.partner"].browse(self.partner_ids).unlink()
 
     def _create_mmr_product(self, env, tag):
         return env["product.product"].create(

@@ -79,15 +79,21 @@ class ContractContract(models.Model):
     def _security_on_balance_changed(self, origin="payment"):
         """Hook: money moved for these contracts in the current transaction.
 
-        Dunning recomputes the service status here; the app export schedules
-        an upload. ``origin``: what moved the money, as logged on a status
-        change (``payment``, ``credit_note``). Keep overrides cheap: this runs
-        inside payment requests.
+        Called by the payment entry point after the allocation, by credit
+        notes and by a posted invoice that used open credit. A promise the
+        money covers is kept, the service status may only improve here
+        (dunning worsens it, daily), and the app export schedules an upload.
+        Keep overrides cheap: this runs inside payment requests, under the
+        locks of the allocation.
+
+        :param str origin: what moved the money, logged on a status change
+            (``payment``, ``credit_note``); an argument, never a context key.
+        :return: True
         """
-        self.env["security.promised.payment"]._security_close_covered(self)
+        self.env["security.promised.payment"]._close_covered(self)
         self._security_update_state(origin=origin, only_improve=True)
         # app status export: one debounced UPDATE, no lock waits
-        self.env["security.app.connector"]._security_request_export(self)
+        self.env["security.app.connector"]._request_export(self)
         return True
 
     def _compute_security_recommended_amount(self):

@@ -165,8 +165,17 @@ class ContractContract(models.Model):
         )
 
     def _security_update_state(self, date_ref=None, origin="cron", only_improve=False):
-        """Recompute the service status of these contracts (dunning rules)."""
-        return self.env["security.dunning"]._security_recompute(
+        """Recompute the service status of these contracts by the company's
+        dunning rules (``security.dunning._recompute``).
+
+        :param date_ref: day of the computation (default: today).
+        :param str origin: logged on a change (``cron``, ``payment``,
+            ``override``, ...).
+        :param bool only_improve: only move towards *Active* (a payment
+            never suspends anyone).
+        :return: the changes, ``{contract_id: (old state, new state)}``
+        """
+        return self.env["security.dunning"]._recompute(
             self, date_ref=date_ref, origin=origin, only_improve=only_improve
         )
 
@@ -176,7 +185,7 @@ class ContractContract(models.Model):
         old = self.security_state
         self.sudo().write({"security_state": state, "security_state_since": date_ref})
         # app status export: the app shows the new lock state soon
-        self.env["security.app.connector"]._security_request_export(self)
+        self.env["security.app.connector"]._request_export(self)
         log = (
             self.env["security.state.log"]
             .sudo()
@@ -204,7 +213,7 @@ class ContractContract(models.Model):
         elif log.new_state == "warning" and log.old_state == "active":
             event = "past_due"
         if event:
-            self.env["security.notification.log"]._security_notify(
+            self.env["security.notification.log"]._notify(
                 event,
                 log,
                 self.partner_id.commercial_partner_id,
@@ -258,7 +267,17 @@ class ContractContract(models.Model):
 
     @api.model
     def _security_run_dunning(self, date_ref=None):
-        """Daily: end overrides, expire promises, recompute every MMR contract."""
+        """The daily dunning: end the overrides whose date passed, expire
+        the promised payments not kept, then move every MMR contract of the
+        user's companies to the status its debt calls for (warning,
+        suspended, or back to active), with a log line and a customer notice
+        per change.
+
+        :param date_ref: the day dunning runs for (default: today in the
+            user's time zone); the day boundaries of the dunning rules count
+            from it.
+        :return: the changes, ``{contract_id: (old state, new state)}``
+        """
         date_ref = date_ref or fields.Date.context_today(self)
         contracts = self.search(
             [
@@ -267,5 +286,5 @@ class ContractContract(models.Model):
             ]
         )
         contracts._security_end_overrides(date_ref)
-        self.env["security.promised.payment"]._security_expire(date_ref)
+        self.env["security.promised.payment"]._expire(date_ref)
         return contracts._security_update_state(date_ref=date_ref, origin="cron")

@@ -12,7 +12,7 @@ class PaymentTransaction(models.Model):
         """Keep autopay attempts in step with their transactions, whoever
         post-processes them (our cron, Odoo's cron, the portal)."""
         res = super()._post_process()
-        self.security_attempt_ids._security_sync_state()
+        self.security_attempt_ids._sync_state()
         return res
 
     def _security_is_subscriber_payment(self):

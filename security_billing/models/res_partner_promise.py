@@ -15,7 +15,7 @@ class ResPartner(models.Model):
         ``{"allowed", "reason", "max_amount", "amount_due", "due_date", "days"}``.
         """
         self.ensure_one()
-        rules = self.env["security.promised.payment"]._security_rules(
+        rules = self.env["security.promised.payment"]._rules(
             self.commercial_partner_id, date_ref=date_ref
         )
         rules.pop("contracts")
@@ -41,7 +41,7 @@ class ResPartner(models.Model):
             channel).
         """
         self.ensure_one()
-        return self.env["security.promised.payment"]._security_request(
+        return self.env["security.promised.payment"]._request(
             self.commercial_partner_id,
             amount=amount,
             channel=channel,

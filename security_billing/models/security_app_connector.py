@@ -265,7 +265,7 @@ class SecurityAppConnector(models.Model):
         rows.sort(key=lambda row: (row[2] or "", row[0]))
         return rows
 
-    def _security_collect_rows(self):
+    def _collect_rows(self):
         """Validated status rows of the connector's sites, set-based.
 
         Three queries whatever the number of sites: sites with contracts,
@@ -351,7 +351,7 @@ class SecurityAppConnector(models.Model):
         return None
 
     # ---------------------------------------------------------------- the file
-    def _security_build_payload(self, now=None):
+    def _build_payload(self, now=None):
         """Build the file of the connector: collect the rows, keep the changed
         ones in changes-only mode, write them (``_serialize``).
 
@@ -365,7 +365,7 @@ class SecurityAppConnector(models.Model):
         """
         self.ensure_one()
         now = now or fields.Datetime.now()
-        rows, skipped = self._security_collect_rows()
+        rows, skipped = self._collect_rows()
         digests = None
         if self.export_mode == "changes":
             rows, digests = self._filter_changed_rows(rows)
@@ -432,7 +432,7 @@ class SecurityAppConnector(models.Model):
         the billing managers) may trigger it."""
         self.ensure_one()
         self.check_access("write")
-        log = self._security_export(trigger="manual")
+        log = self._export(trigger="manual")
         return {
             "type": "ir.actions.act_window",
             "res_model": "security.app.export.log",
@@ -446,15 +446,15 @@ class SecurityAppConnector(models.Model):
         for those who may read the connector."""
         self.ensure_one()
         self.check_access("read")
-        payload = self._security_build_payload()
-        attachment = self._security_attach_download(payload)
+        payload = self._build_payload()
+        attachment = self._attach_download(payload)
         return {
             "type": "ir.actions.act_url",
             "url": f"/web/content/{attachment.id}?download=true",
             "target": "self",
         }
 
-    def _security_attach_download(self, payload):
+    def _attach_download(self, payload):
         Attachment = self.env["ir.attachment"].sudo()
         Attachment.search(
             [
@@ -483,7 +483,7 @@ class SecurityAppConnector(models.Model):
         return action
 
     @api.model
-    def _security_get_for_vendor(self, vendor, company=None):
+    def _get_for_vendor(self, vendor, company=None):
         """The company's first active connector of ``vendor``, or an unsaved
         default one so a file can be built before any connector is set up."""
         valid = self._fields["vendor"].get_values(self.env)
@@ -502,7 +502,7 @@ class SecurityAppConnector(models.Model):
         return connector or self.new({"vendor": vendor, "company_id": company.id})
 
     @api.model
-    def _security_public_payload(self, payload):
+    def _public_payload(self, payload):
         """What the API and the download button hand out."""
         return {
             "filename": payload["filename"],

@@ -33,7 +33,7 @@ class SecurityAppConnector(models.Model):
             when nothing was due nor queued)
         """
         Log = self.env["security.app.export.log"].sudo()
-        queued = self._security_queue_due_exports()
+        queued = self._queue_due_exports()
         if queued:
             self.env["ir.cron"]._notify_progress(
                 done=len(queued), remaining=len(queued)
@@ -41,12 +41,12 @@ class SecurityAppConnector(models.Model):
             return queued
         pending = Log.search([("state", "=", "queued")], order="id")
         if pending:
-            pending[0]._security_run()
+            pending[0]._run()
             self.env["ir.cron"]._notify_progress(done=1, remaining=len(pending) - 1)
         return pending[:1]
 
     @api.model
-    def _security_queue_due_exports(self):
+    def _queue_due_exports(self):
         """Queue an export of each active connector whose interval or
         requested export is due (a connector with a queued export waits), and
         move its schedule on (``_prepare_next_schedule_vals``).
@@ -81,7 +81,7 @@ class SecurityAppConnector(models.Model):
         }
 
     @api.model
-    def _security_request_export(self, contracts):
+    def _request_export(self, contracts):
         """Money moved (or service status changed) for ``contracts``: ask the
         connectors covering their sites for an export after their delay.
 

@@ -31,11 +31,11 @@ class SecurityAppConnector(models.Model):
             kwargs["files"] = {"file": (payload["filename"], body, payload["mimetype"])}
         return kwargs
 
-    def _security_upload(self, payload):
+    def _upload(self, payload):
         """POST the payload with retries: timeouts, connection errors and 5xx
         are retried with exponential backoff, 4xx and other errors are not.
 
-        :param payload: the built file (``_security_build_payload``)
+        :param payload: the built file (``_build_payload``)
         :return: ``{attempts, http_status, response_body, error}``: the
             outcome of the last attempt, ``error`` empty on success (the
             answer kept to its first ``RESPONSE_KEEP`` characters)
@@ -81,7 +81,7 @@ class SecurityAppConnector(models.Model):
         )
         return response.status_code >= 500
 
-    def _security_export(self, trigger="manual"):
+    def _export(self, trigger="manual"):
         """Build, upload and log one export of each connector now; a failed
         build or upload is recorded on its log, not raised.
 
@@ -92,7 +92,7 @@ class SecurityAppConnector(models.Model):
         logs = self.env["security.app.export.log"]
         for connector in self:
             log = logs.sudo().create(connector._prepare_log_vals(trigger))
-            log._security_run()
+            log._run()
             logs |= log
         return logs
 
@@ -105,7 +105,7 @@ class SecurityAppConnector(models.Model):
             "state": "queued",
         }
 
-    def _security_store_sync_state(self, digests):
+    def _store_sync_state(self, digests):
         """Changes-only mode: remember what the server now has."""
         self.ensure_one()
         if digests is None:
@@ -115,7 +115,7 @@ class SecurityAppConnector(models.Model):
         self.sudo().sync_state = json.dumps(state, separators=(",", ":"))
 
     @api.model
-    def _security_attachment_vals(self, payload, log):
+    def _attachment_vals(self, payload, log):
         return {
             "name": payload["filename"],
             "datas": base64.b64encode(payload["content"].encode()),

@@ -56,7 +56,7 @@ class SecurityAppExportLog(models.Model):
     error = fields.Text()
     attempts = fields.Integer()
 
-    def _security_run(self):
+    def _run(self):
         """Build the connector's file, upload it and record the outcome.
 
         Bad data never stops the export: unusable sites are skipped and listed,
@@ -68,7 +68,7 @@ class SecurityAppExportLog(models.Model):
             connector = log.connector_id.with_company(log.company_id)
             try:
                 with self.env.cr.savepoint():
-                    payload = connector._security_build_payload(now=log.date_start)
+                    payload = connector._build_payload(now=log.date_start)
             except Exception as exc:  # noqa: BLE001 - recorded on the log
                 _logger.exception("App status export %s: build failed", log.id)
                 log.write(
@@ -81,10 +81,10 @@ class SecurityAppExportLog(models.Model):
                 continue
             log.write(log._prepare_payload_vals(payload))
             if payload["records"]:
-                result = connector._security_upload(payload)
+                result = connector._upload(payload)
                 log.write(log._prepare_result_vals(result))
                 if not result.get("error"):
-                    connector._security_store_sync_state(payload["digests"])
+                    connector._store_sync_state(payload["digests"])
             else:
                 log.state = "empty"
             log.duration = time.monotonic() - start
@@ -97,7 +97,7 @@ class SecurityAppExportLog(models.Model):
         attachment = (
             self.env["ir.attachment"]
             .sudo()
-            .create(Connector._security_attachment_vals(payload, self))
+            .create(Connector._attachment_vals(payload, self))
         )
         return {
             "filename": payload["filename"],

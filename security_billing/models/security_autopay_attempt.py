@@ -75,10 +75,10 @@ class SecurityAutopayAttempt(models.Model):
     # -------------------------------------------------------------------- cron
     @api.model
     def _cron_security_autopay(self):
-        return self._security_enqueue_autopay()
+        return self._enqueue_autopay()
 
     @api.model
-    def _security_enqueue_autopay(self, date_ref=None):
+    def _enqueue_autopay(self, date_ref=None):
         """Enqueue one job per due charge; charge nothing here.
 
         The job of charge N of an invoice has the identity key of its
@@ -88,28 +88,26 @@ class SecurityAutopayAttempt(models.Model):
         self = self.sudo()  # a system process: charges, payments, notices
         date_ref = date_ref or fields.Date.context_today(self)
         jobs = []
-        for invoice_id, company_id, attempt_no in self._security_candidate_charges(
-            date_ref
-        ):
-            reference = self._security_attempt_reference(invoice_id, attempt_no)
+        for invoice_id, company_id, attempt_no in self._candidate_charges(date_ref):
+            reference = self._attempt_reference(invoice_id, attempt_no)
             jobs.append(
                 self.with_company(company_id)
                 .with_delay(
                     description=self.env._(
                         "Autopay charge %(reference)s", reference=reference
                     ),
-                    identity_key=self._security_charge_identity_key(reference),
+                    identity_key=self._charge_identity_key(reference),
                 )
-                ._security_charge_job(invoice_id, attempt_no, date_ref)
+                ._charge_job(invoice_id, attempt_no, date_ref)
             )
         return jobs
 
     @api.model
-    def _security_charge_identity_key(self, reference):
+    def _charge_identity_key(self, reference):
         return f"{self._name}:{reference}"
 
     @api.model
-    def _security_charge_job(self, invoice_id, attempt_no, date_ref):
+    def _charge_job(self, invoice_id, attempt_no, date_ref):
         """Job: make charge ``attempt_no`` of the invoice, or finish it.
 
         Rerun-safe: the charge is made only while it is the invoice's next
@@ -118,8 +116,8 @@ class SecurityAutopayAttempt(models.Model):
         job function); a declined card is a failed attempt, not a retry.
         """
         self = self.sudo()
-        commit = self.env["security.billing.run"]._security_can_commit()
-        attempt = self._security_autopay_invoice(
+        commit = self.env["security.billing.run"]._can_commit()
+        attempt = self._autopay_invoice(
             invoice_id, date_ref, attempt_no=attempt_no, commit=commit
         )
         if not attempt:
@@ -133,7 +131,7 @@ class SecurityAutopayAttempt(models.Model):
         )
 
     @api.model
-    def _security_run_autopay(self, date_ref=None, commit=False):
+    def _run_autopay(self, date_ref=None, commit=False):
         """Charge the MMR invoices due for autopay at once, as their jobs
         would; finish open attempts.
 
@@ -145,29 +143,25 @@ class SecurityAutopayAttempt(models.Model):
         self = self.sudo()  # a system process: charges, payments, notices
         date_ref = date_ref or fields.Date.context_today(self)
         attempts = self.browse()
-        for invoice_id in self._security_candidate_invoice_ids(date_ref):
+        for invoice_id in self._candidate_invoice_ids(date_ref):
             try:
-                attempts |= self._security_autopay_invoice(
-                    invoice_id, date_ref, commit=commit
-                )
+                attempts |= self._autopay_invoice(invoice_id, date_ref, commit=commit)
             except RetryableJobError:
-                continue  # logged by _security_step
+                continue  # logged by _step
         return attempts
 
     @api.model
-    def _security_autopay_invoice(
-        self, invoice_id, date_ref, attempt_no=None, commit=False
-    ):
+    def _autopay_invoice(self, invoice_id, date_ref, attempt_no=None, commit=False):
         """Charge one invoice and finish its attempt: the work of one job."""
-        attempt = self._security_step(
-            commit, self._security_charge_invoice, invoice_id, date_ref, attempt_no
+        attempt = self._step(
+            commit, self._charge_invoice, invoice_id, date_ref, attempt_no
         )
         if attempt:
-            self._security_step(commit, attempt._security_finish)
+            self._step(commit, attempt._finish)
         return attempt
 
     @api.model
-    def _security_step(self, commit, method, *args):
+    def _step(self, commit, method, *args):
         """Run one step in a savepoint; commit it when ``commit``.
 
         A transient error rolls the step back and raises
@@ -191,12 +185,12 @@ class SecurityAutopayAttempt(models.Model):
         return result
 
     @api.model
-    def _security_candidate_invoice_ids(self, date_ref):
+    def _candidate_invoice_ids(self, date_ref):
         """Posted open MMR invoices with a saved method whose charge is due."""
-        return [row[0] for row in self._security_candidate_charges(date_ref)]
+        return [row[0] for row in self._candidate_charges(date_ref)]
 
     @api.model
-    def _security_candidate_charges(self, date_ref):
+    def _candidate_charges(self, date_ref):
         """``[(invoice id, company id, attempt number)]`` of the charges due:
         posted open MMR invoices with a saved method whose charge is due,
         with the number of their live attempt or of their next one."""
@@ -247,7 +241,7 @@ class SecurityAutopayAttempt(models.Model):
 
     # ----------------------------------------------------------------- charge
     @api.model
-    def _security_charge_invoice(self, invoice_id, date_ref, attempt_no=None):
+    def _charge_invoice(self, invoice_id, date_ref, attempt_no=None):
         """Charge one invoice by autopay: lock the invoice, then return its
         live attempt or start a new one (an off-session transaction sent to
         the provider).
@@ -273,7 +267,7 @@ class SecurityAutopayAttempt(models.Model):
         last = self.search(
             [("invoice_id", "=", invoice.id)], order="attempt_no desc", limit=1
         )
-        if attempt_no and attempt_no != self._security_next_attempt_no(last):
+        if attempt_no and attempt_no != self._next_attempt_no(last):
             return self.browse()  # this charge was made (or superseded) meanwhile
         if last.state in LIVE_STATES:
             return last
@@ -282,16 +276,16 @@ class SecurityAutopayAttempt(models.Model):
             if (invoice.security_contract_id)
             else invoice.commercial_partner_id._security_partner_autopay_token()
         )
-        if not self._security_may_charge(invoice, token, last, date_ref):
+        if not self._may_charge(invoice, token, last, date_ref):
             return self.browse()
         attempt = self.create(
             self._prepare_attempt_vals(invoice, token, last, date_ref)
         )
-        attempt._security_send()
+        attempt._send()
         return attempt
 
     @api.model
-    def _security_may_charge(self, invoice, token, last, date_ref):
+    def _may_charge(self, invoice, token, last, date_ref):
         if not token or token.company_id != invoice.company_id:
             return False
         if invoice.payment_state not in ("not_paid", "partial"):
@@ -305,21 +299,21 @@ class SecurityAutopayAttempt(models.Model):
         return last.state == "stopped" and last.token_id != token
 
     @api.model
-    def _security_next_attempt_no(self, last):
+    def _next_attempt_no(self, last):
         """Number of the invoice's live attempt, or of its next one."""
         if last.state in LIVE_STATES:
             return last.attempt_no
         return (last.attempt_no or 0) + 1
 
     @api.model
-    def _security_attempt_reference(self, invoice_id, attempt_no):
+    def _attempt_reference(self, invoice_id, attempt_no):
         return f"AUTOPAY-{invoice_id}-{attempt_no}"
 
     @api.model
     def _prepare_attempt_vals(self, invoice, token, last, date_ref):
         attempt_no = (last.attempt_no or 0) + 1
         return {
-            "name": self._security_attempt_reference(invoice.id, attempt_no),
+            "name": self._attempt_reference(invoice.id, attempt_no),
             "invoice_id": invoice.id,
             "partner_id": invoice.commercial_partner_id.id,
             "contract_id": invoice.security_contract_id.id,
@@ -346,19 +340,19 @@ class SecurityAutopayAttempt(models.Model):
             "invoice_ids": [Command.set(self.invoice_id.ids)],
         }
 
-    def _security_send(self):
+    def _send(self):
         """Create the transaction and ask the provider to charge the token.
 
         A provider that refuses to even try (unavailable, misconfigured) is a
         soft failure: retried on schedule. A declined or cancelled charge is a
-        hard failure (see ``_security_sync_state``).
+        hard failure (see ``_sync_state``).
         """
         self.ensure_one()
         if not self.env["res.partner"]._security_owns_token(
             self.partner_id, self.token_id
         ):
             # set behind the constraints' back (SQL, older data): never charge
-            self._security_mark_failed(
+            self._mark_failed(
                 self.env._(
                     "The autopay method %(method)s does not belong to the billed "
                     "customer: not charged.",
@@ -378,21 +372,21 @@ class SecurityAutopayAttempt(models.Model):
                 tx._send_payment_request()
         except (UserError, ValidationError) as exc:
             tx._set_error(str(exc))
-            self._security_mark_failed(str(exc), retry=True)
+            self._mark_failed(str(exc), retry=True)
             return
-        self._security_sync_state()
+        self._sync_state()
 
-    def _security_finish(self):
+    def _finish(self):
         """Post-process a charge the provider confirmed (also after a crash)."""
         for attempt in self.filtered(lambda a: a.state in LIVE_STATES):
             tx = attempt.transaction_id.sudo()
             if tx.state == "done" and not tx.is_post_processed:
                 tx._post_process()  # creates and allocates the payment
-            attempt._security_sync_state()
+            attempt._sync_state()
         return self
 
     # ------------------------------------------------------------------ state
-    def _security_sync_state(self):
+    def _sync_state(self):
         """Mirror the transaction state on the attempt."""
         for attempt in self.filtered(lambda a: a.state in LIVE_STATES):
             tx = attempt.transaction_id.sudo()
@@ -401,7 +395,7 @@ class SecurityAutopayAttempt(models.Model):
             elif tx.state in ("done", "pending", "authorized"):
                 attempt.state = "pending"
             elif tx.state in ("error", "cancel"):
-                attempt._security_mark_failed(
+                attempt._mark_failed(
                     tx.state_message
                     or (
                         _("The charge was cancelled.")
@@ -411,10 +405,10 @@ class SecurityAutopayAttempt(models.Model):
                     retry=False,
                 )
 
-    def _security_mark_failed(self, error, retry):
+    def _mark_failed(self, error, retry):
         """Record a failure, schedule the next retry if any, tell the customer."""
         self.ensure_one()
-        next_date = self._security_next_retry_date() if retry else False
+        next_date = self._next_retry_date() if retry else False
         self.write(
             {
                 "state": "failed" if next_date else "stopped",
@@ -422,7 +416,7 @@ class SecurityAutopayAttempt(models.Model):
                 "error": error,
             }
         )
-        self.env["security.notification.log"]._security_notify(
+        self.env["security.notification.log"]._notify(
             "autopay_failed",
             self,
             self.partner_id,
@@ -433,7 +427,7 @@ class SecurityAutopayAttempt(models.Model):
             company_id=self.company_id,
         )
 
-    def _security_next_retry_date(self):
+    def _next_retry_date(self):
         """Next date of the company's retry schedule; False when exhausted.
 
         The schedule restarts when the customer saves a new method.
@@ -461,16 +455,16 @@ class SecurityAutopayAttempt(models.Model):
 
     # ------------------------------------------------------- upcoming notices
     @api.model
-    def _security_claim_upcoming(self, date_ref):
+    def _claim_upcoming(self, date_ref):
         """Claim the notices of the autopay charges due within the notice
         days (sent by their job, see ``security.notification.log``)."""
         notices = self.env["security.notification.log"]
         for company in self.env.companies:
             horizon = date_ref + timedelta(days=company.security_autopay_notice_days)
-            for contract, charge_date, amount in self._security_upcoming_rows(
+            for contract, charge_date, amount in self._upcoming_rows(
                 company, date_ref, horizon
             ):
-                notices |= notices._security_claim_notice(
+                notices |= notices._claim_notice(
                     "autopay_upcoming",
                     contract,
                     contract.partner_id.commercial_partner_id,
@@ -483,7 +477,7 @@ class SecurityAutopayAttempt(models.Model):
         return notices
 
     @api.model
-    def _security_upcoming_rows(self, company, date_ref, horizon):
+    def _upcoming_rows(self, company, date_ref, horizon):
         """``[(contract, charge date, amount)]`` of the coming autopay charges."""
         contracts = (
             self.env["contract.contract"]

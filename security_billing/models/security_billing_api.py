@@ -50,7 +50,7 @@ class SecurityBillingApi(models.AbstractModel):
         """
         self._check_api_access()
         partner = self._get_subscriber(account_ref)
-        return self._security_api_status_dicts(partner)[0]
+        return self._api_status_dicts(partner)[0]
 
     @api.model
     @in_user_lang
@@ -115,7 +115,7 @@ class SecurityBillingApi(models.AbstractModel):
         """
         self._check_api_access()
         days = self._parse_days(min_days_overdue)
-        return self._security_api_status_dicts(self._get_debtors(days))
+        return self._api_status_dicts(self._get_debtors(days))
 
     @api.model
     @in_user_lang
@@ -133,9 +133,9 @@ class SecurityBillingApi(models.AbstractModel):
         """
         self._check_api_access()
         Connector = self.env["security.app.connector"]
-        connector = Connector._security_get_for_vendor(vendor)
-        payload = connector.sudo()._security_build_payload()
-        return Connector._security_public_payload(payload)
+        connector = Connector._get_for_vendor(vendor)
+        payload = connector.sudo()._build_payload()
+        return Connector._public_payload(payload)
 
     @api.model
     @in_user_lang
@@ -370,7 +370,7 @@ class SecurityBillingApi(models.AbstractModel):
         }
 
     @api.model
-    def _security_api_status_dicts(self, partners):
+    def _api_status_dicts(self, partners):
         """``account_status`` dicts of many subscribers in a few queries."""
         if not partners:
             return []
@@ -406,9 +406,9 @@ class SecurityBillingApi(models.AbstractModel):
             "next_payment_date": fields.Date.to_string(
                 partner.security_next_payment_date
             ),
-            "status": self._security_api_status(contracts),
+            "status": self._api_status(contracts),
             "recommended_amount": recommended,
-            "autopay": bool(self._security_api_autopay(partner)),
+            "autopay": bool(self._api_autopay(partner)),
             "sites": [self._prepare_site_status(site) for site in sites],
         }
 
@@ -422,13 +422,13 @@ class SecurityBillingApi(models.AbstractModel):
         }
 
     @api.model
-    def _security_api_status(self, contracts):
+    def _api_status(self, contracts):
         """Worst service status of the contracts; ``none`` without contract."""
         states = set(contracts.mapped("security_state"))
         return next((s for s in STATUS_ORDER if s in states), "none")
 
     @api.model
-    def _security_api_autopay(self, partner):
+    def _api_autopay(self, partner):
         """Whether the subscriber's MMR invoices are charged automatically."""
         return bool(partner.commercial_partner_id.security_autopay_active)
 

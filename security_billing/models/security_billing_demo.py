@@ -68,7 +68,7 @@ class SecurityBillingDemo(models.AbstractModel):
     _description = "Security Billing Demo Data"
 
     @api.model
-    def _security_demo_generate(self, count=30, months=6):
+    def _demo_generate(self, count=30, months=6):
         env = self.with_context(
             tracking_disable=True,
             mail_create_nolog=True,
@@ -77,22 +77,20 @@ class SecurityBillingDemo(models.AbstractModel):
         demo = self.with_env(env)
         today = fields.Date.context_today(self)
         first = today.replace(day=1) - relativedelta(months=months)
-        bundles = demo._security_demo_bundles()
+        bundles = demo._demo_bundles()
         subscribers = []
         for index in range(count):
-            partner, contract = demo._security_demo_subscriber(
-                index, bundles, first, today
-            )
+            partner, contract = demo._demo_subscriber(index, bundles, first, today)
             subscribers.append((index, partner, contract))
-        demo._security_demo_languages(bundles, first, today)
-        demo._security_demo_bill(first, today)
+        demo._demo_languages(bundles, first, today)
+        demo._demo_bill(first, today)
         for index, partner, _contract in subscribers:
-            demo._security_demo_pay(index, partner, today)
-        demo._security_demo_states(subscribers, today)
+            demo._demo_pay(index, partner, today)
+        demo._demo_states(subscribers, today)
         return True
 
     @api.model
-    def _security_demo_states(self, subscribers, today):
+    def _demo_states(self, subscribers, today):
         """Dunning as the daily cron runs it, then a promise granted to one
         suspended subscriber and one terminated contract: every service
         status is on screen right after install."""
@@ -113,7 +111,7 @@ class SecurityBillingDemo(models.AbstractModel):
         )
 
     @api.model
-    def _security_demo_languages(self, bundles, first, today):
+    def _demo_languages(self, bundles, first, today):
         """Russian and Ukrainian: each language activated (``./dev run``
         loads their translations), a subscriber with a portal login and an
         accountant in it.
@@ -125,13 +123,13 @@ class SecurityBillingDemo(models.AbstractModel):
             if not self.env["res.lang"]._activate_lang(lang):
                 continue
             partner = self.env["res.partner"].create(
-                self._security_demo_language_partner_vals(lang, names)
+                self._demo_language_partner_vals(lang, names)
             )
             start = max(first, today - relativedelta(months=3))
             self.env["contract.contract"]._security_create_from_template(
                 bundles["monthly"], partner, start
             )
-            users |= self._security_demo_user(
+            users |= self._demo_user(
                 partner, f"subscriber_{names['code']}", "base.group_portal"
             )
             accountant = self.env["res.partner"].create(
@@ -141,7 +139,7 @@ class SecurityBillingDemo(models.AbstractModel):
                     "email": f"accountant_{names['code']}@example.com",
                 }
             )
-            users |= self._security_demo_user(
+            users |= self._demo_user(
                 accountant,
                 f"accountant_{names['code']}",
                 "security_billing.group_security_billing_user",
@@ -150,7 +148,7 @@ class SecurityBillingDemo(models.AbstractModel):
         return users
 
     @api.model
-    def _security_demo_language_partner_vals(self, lang, names):
+    def _demo_language_partner_vals(self, lang, names):
         return {
             "name": names["subscriber"],
             "security_is_subscriber": True,
@@ -161,7 +159,7 @@ class SecurityBillingDemo(models.AbstractModel):
         }
 
     @api.model
-    def _security_demo_user(self, partner, login, *groups):
+    def _demo_user(self, partner, login, *groups):
         """A user of ``partner`` (its language) whose password is its login."""
         return (
             self.env["res.users"]
@@ -177,7 +175,7 @@ class SecurityBillingDemo(models.AbstractModel):
         )
 
     @api.model
-    def _security_demo_bundles(self):
+    def _demo_bundles(self):
         ref = self.env.ref
         return {
             "monthly": ref("security_billing.demo_bundle_ajax_essential"),
@@ -188,7 +186,7 @@ class SecurityBillingDemo(models.AbstractModel):
         }
 
     @api.model
-    def _security_demo_plan(self, index):
+    def _demo_plan(self, index):
         """(bundle key, invoicing type, prorated, vendor) of subscriber ``index``."""
         plans = [
             ("monthly", "pre-paid", False, "ajax"),
@@ -205,8 +203,8 @@ class SecurityBillingDemo(models.AbstractModel):
         return plans[index % len(plans)]
 
     @api.model
-    def _security_demo_subscriber(self, index, bundles, first, today):
-        bundle_key, invoicing, prorate, vendor = self._security_demo_plan(index)
+    def _demo_subscriber(self, index, bundles, first, today):
+        bundle_key, invoicing, prorate, vendor = self._demo_plan(index)
         partner = self.env["res.partner"].create(
             {
                 "name": DEMO_NAMES[index % len(DEMO_NAMES)],
@@ -229,12 +227,12 @@ class SecurityBillingDemo(models.AbstractModel):
         sites = 2 if index == 4 else 1
         for number in range(sites):
             self.env["security.site"].create(
-                self._security_demo_site_vals(index, number, vendor, partner, contract)
+                self._demo_site_vals(index, number, vendor, partner, contract)
             )
         return partner, contract
 
     @api.model
-    def _security_demo_site_vals(self, index, number, vendor, partner, contract):
+    def _demo_site_vals(self, index, number, vendor, partner, contract):
         device_ids = {
             "ajax": f"{0x1A2B3C00 + index * 4 + number:08X}",
             "alarm_com": f"ADC-{40000 + index * 4 + number}",
@@ -253,18 +251,18 @@ class SecurityBillingDemo(models.AbstractModel):
         }
 
     @api.model
-    def _security_demo_bill(self, first, today):
+    def _demo_bill(self, first, today):
         """One billing run on the 1st of each month, then today."""
         # the chunks of each run are billed at once (no jobrunner here)
         runs = self.env["security.billing.run"].with_context(queue_job__no_delay=True)
         date_ref = first
         while date_ref < today:
-            runs._security_start(trigger="cron", date_ref=date_ref)
+            runs._start(trigger="cron", date_ref=date_ref)
             date_ref += relativedelta(months=1)
-        runs._security_start(trigger="manual", date_ref=today)
+        runs._start(trigger="manual", date_ref=today)
 
     @api.model
-    def _security_demo_pay(self, index, partner, today):
+    def _demo_pay(self, index, partner, today):
         """Paid up, past due, partly paid or in credit, by subscriber."""
         due = partner.security_balance_due
         kind = index % 5

@@ -153,10 +153,10 @@ class SecurityBillingRun(models.Model):
     # ------------------------------------------------------------ entry points
     @api.model
     def _cron_security_billing_run(self):
-        return self._security_run_all_companies()
+        return self._run_all_companies()
 
     @api.model
-    def _security_run_all_companies(self, date_ref=None):
+    def _run_all_companies(self, date_ref=None):
         """Start the billing of every company's due MMR contracts (the daily
         cron); a company whose run is still going is skipped."""
         runs = self.browse()
@@ -164,7 +164,7 @@ class SecurityBillingRun(models.Model):
             runs |= (
                 self.sudo()
                 .with_company(company)
-                ._security_start(trigger="cron", date_ref=date_ref, raise_if_busy=False)
+                ._start(trigger="cron", date_ref=date_ref, raise_if_busy=False)
             )
         return runs
 
@@ -175,7 +175,7 @@ class SecurityBillingRun(models.Model):
         self.check_access("read")
         if not self.env.user.has_group("security_billing.group_security_billing_user"):
             raise UserError(self.env._("Only Security Billing users may run billing."))
-        run = self._security_start(trigger="manual")
+        run = self._start(trigger="manual")
         return {
             "type": "ir.actions.act_window",
             "res_model": self._name,
@@ -186,7 +186,7 @@ class SecurityBillingRun(models.Model):
         }
 
     @api.model
-    def _security_start(self, trigger="manual", date_ref=None, raise_if_busy=True):
+    def _start(self, trigger="manual", date_ref=None, raise_if_busy=True):
         """Create the run of the current company and enqueue its chunks.
 
         :param str trigger: what started it (``manual``, ``cron``).
@@ -198,16 +198,16 @@ class SecurityBillingRun(models.Model):
         :raises UserError: a run of the company is running and
             ``raise_if_busy``.
         """
-        run = self.sudo()._security_create_run(trigger, date_ref, raise_if_busy)
+        run = self.sudo()._create_run(trigger, date_ref, raise_if_busy)
         if run:
-            run._security_enqueue_chunks()
+            run._enqueue_chunks()
         return run.with_env(self.env)
 
     @api.model
-    def _security_create_run(self, trigger, date_ref, raise_if_busy=True):
+    def _create_run(self, trigger, date_ref, raise_if_busy=True):
         company = self.env.company
-        if self._security_close_dead_runs(company):
-            return self._security_busy(company, raise_if_busy)
+        if self._close_dead_runs(company):
+            return self._busy(company, raise_if_busy)
         try:
             with self.env.cr.savepoint():
                 return self.with_context(
@@ -223,10 +223,10 @@ class SecurityBillingRun(models.Model):
                 )
         except pgerrors.UniqueViolation:
             # another transaction started a run of the company meanwhile
-            return self._security_busy(company, raise_if_busy)
+            return self._busy(company, raise_if_busy)
 
     @api.model
-    def _security_busy(self, company, raise_if_busy):
+    def _busy(self, company, raise_if_busy):
         if raise_if_busy:
             raise UserError(
                 self.env._(
@@ -238,20 +238,20 @@ class SecurityBillingRun(models.Model):
         return self.browse()
 
     @api.model
-    def _security_close_dead_runs(self, company):
+    def _close_dead_runs(self, company):
         """Mark *Interrupted* the running runs of ``company`` that no job
         will finish (a job failed or was cancelled, or a worker died);
         returns the runs still going."""
         running = self.search(
             [("company_id", "=", company.id), ("state", "=", "running")]
         )
-        going = running.filtered(lambda run: run._security_has_live_jobs())
+        going = running.filtered(lambda run: run._has_live_jobs())
         (running - going).write(
             {"state": "interrupted", "date_finished": fields.Datetime.now()}
         )
         return going
 
-    def _security_has_live_jobs(self):
+    def _has_live_jobs(self):
         """Whether a job of a chunk of this run not done will still run."""
         self.ensure_one()
         uuids = [
@@ -272,7 +272,7 @@ class SecurityBillingRun(models.Model):
 
     # --------------------------------------------------------------- execution
     @api.model
-    def _security_batch_size(self):
+    def _batch_size(self):
         return int(
             self.env["ir.config_parameter"]
             .sudo()
@@ -280,48 +280,47 @@ class SecurityBillingRun(models.Model):
         )
 
     @api.model
-    def _security_billing_context(self):
+    def _billing_context(self):
         return dict(BILLING_CONTEXT)
 
     @api.model
-    def _security_in_test_mode(self):
+    def _in_test_mode(self):
         return bool(
             odoo_module.current_test
             or self.env.registry.in_test_mode()
             or getattr(threading.current_thread(), "testing", False)
         )
 
-    def _security_can_commit(self):
+    def _can_commit(self):
         """Whether the billing may commit its own transactions: not in tests
         (savepoints there) nor inside a larger transaction (context
         ``security_billing_no_commit``, e.g. demo data loaded by the module
         installation)."""
         return not (
-            self._security_in_test_mode()
-            or self.env.context.get("security_billing_no_commit")
+            self._in_test_mode() or self.env.context.get("security_billing_no_commit")
         )
 
-    def _security_commit(self):
+    def _commit(self):
         """Commit the work done so far when the billing may commit."""
-        if self._security_can_commit():
+        if self._can_commit():
             # A chunk is committed before the run counts it (see
-            # _security_update_progress).
+            # _update_progress).
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
-    def _security_contracts_domain(self):
+    def _contracts_domain(self):
         self.ensure_one()
         contracts = self.env["contract.contract"]
         return contracts._security_billing_run_domain(self.date_ref) + [
             ("company_id", "=", self.company_id.id)
         ]
 
-    def _security_enqueue_chunks(self):
+    def _enqueue_chunks(self):
         """Split the due contracts in chunks by id ranges, one job each."""
         self.ensure_one()
         contract_ids = (
             self.env["contract.contract"]
             .with_company(self.company_id)
-            .search(self._security_contracts_domain(), order="id")
+            .search(self._contracts_domain(), order="id")
             .ids
         )
         chunks = self.env["security.billing.run.chunk"].create(
@@ -334,13 +333,13 @@ class SecurityBillingRun(models.Model):
                     "contract_total": len(batch),
                 }
                 for sequence, batch in enumerate(
-                    split_every(self._security_batch_size(), contract_ids), 1
+                    split_every(self._batch_size(), contract_ids), 1
                 )
             ]
         )
         self.write({"contract_total": len(contract_ids), "chunk_count": len(chunks)})
         if not chunks:
-            self._security_add_up_chunks()
+            self._add_up_chunks()
             return chunks
         for chunk in chunks:
             job = chunk.with_delay(
@@ -351,12 +350,12 @@ class SecurityBillingRun(models.Model):
                     last=chunk.last_contract_id,
                 ),
                 identity_key=identity_exact,
-            )._security_run_chunk()
+            )._run_chunk()
             if isinstance(job, Job):  # not run at once (queue_job__no_delay)
                 chunk.job_uuid = job.uuid
         return chunks
 
-    def _security_update_progress(self):
+    def _update_progress(self):
         """Add up the run's chunks; the chunk that finishes last closes it.
 
         Chunks run in parallel in REPEATABLE READ transactions, which see
@@ -367,15 +366,15 @@ class SecurityBillingRun(models.Model):
         each sees every chunk committed before it.
         """
         self.ensure_one()
-        if not self._security_can_commit():
-            self._security_add_up_chunks()
+        if not self._can_commit():
+            self._add_up_chunks()
             return
         with self.env.registry.cursor() as cr:
             cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            self.with_env(self.env(cr=cr))._security_add_up_chunks()
+            self.with_env(self.env(cr=cr))._add_up_chunks()
         self.invalidate_recordset()
 
-    def _security_add_up_chunks(self):
+    def _add_up_chunks(self):
         self.ensure_one()
         cr = self.env.cr
         cr.execute(
@@ -417,14 +416,14 @@ class SecurityBillingRun(models.Model):
                 invoices,
                 errors,
             )
-            self._security_notify_done()
+            self._notify_done()
 
-    def _security_notify_done(self):
+    def _notify_done(self):
         """Tell the user who started the run that it is done: a message on
         the run (in their inbox) and a notification in their browser."""
         self.ensure_one()
         user = self.user_id
-        message = self._security_done_message(user.lang or self.env.lang)
+        message = self._done_message(user.lang or self.env.lang)
         notify = user and user.id != SUPERUSER_ID and not user.share
         # from OdooBot: Odoo notifies neither the author of a message nor
         # the user who posts it
@@ -444,7 +443,7 @@ class SecurityBillingRun(models.Model):
                 },
             )
 
-    def _security_done_message(self, lang):
+    def _done_message(self, lang):
         """The "billing run done" sentence in ``lang``, its amount formatted
         with the company's currency as that language writes numbers.
 

@@ -54,7 +54,7 @@ class SecurityBillingRunChunk(models.Model):
     invoice_amount = fields.Monetary(string="Amount Invoiced", readonly=True)
     error_count = fields.Integer(string="Errors", readonly=True)
 
-    def _security_run_chunk(self):
+    def _run_chunk(self):
         """Job: bill the due contracts of this chunk, then update the run.
 
         Rerun-safe: a chunk already done bills nothing; a chunk whose
@@ -64,11 +64,11 @@ class SecurityBillingRunChunk(models.Model):
         self.ensure_one()
         run = self.run_id
         if self.state != "done":
-            self._security_bill_range()
+            self._bill_range()
             # the chunk is durable before the run counts it (a new
-            # transaction, see _security_update_progress)
-            run._security_commit()
-        run._security_update_progress()
+            # transaction, see _update_progress)
+            run._commit()
+        run._update_progress()
         return self.env._(
             "%(contracts)s contracts, %(invoices)s invoices, %(errors)s errors",
             contracts=self.contract_count,
@@ -81,7 +81,7 @@ class SecurityBillingRunChunk(models.Model):
         checks again what is due, contract by contract)."""
         self.ensure_one()
         run = self.run_id
-        domain = run._security_contracts_domain() + [
+        domain = run._contracts_domain() + [
             ("id", ">=", self.first_contract_id),
             ("id", "<=", self.last_contract_id),
         ]
@@ -91,7 +91,7 @@ class SecurityBillingRunChunk(models.Model):
             .search(domain, order="id")
         )
 
-    def _security_bill_range(self):
+    def _bill_range(self):
         """Bill the chunk's contracts; a failure of the batch is logged, not
         raised, except a concurrency error: then the job is retried."""
         self.ensure_one()
@@ -99,7 +99,7 @@ class SecurityBillingRunChunk(models.Model):
         contracts = self._security_contracts().with_context(
             security_billing_run=True,
             security_billing_run_id=run.id,
-            **run._security_billing_context(),
+            **run._billing_context(),
         )
         try:
             with self.env.cr.savepoint():
@@ -107,22 +107,22 @@ class SecurityBillingRunChunk(models.Model):
         except OperationalError as exc:
             if exc.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
                 raise  # queue_job retries the whole chunk
-            self._security_record_failure(contracts, exc)
+            self._record_failure(contracts, exc)
         except Exception as exc:  # any other failure must not stop the run
-            self._security_record_failure(contracts, exc)
+            self._record_failure(contracts, exc)
         else:
-            self._security_record(contracts, moves, errors)
+            self._record(contracts, moves, errors)
 
-    def _security_record_failure(self, contracts, exc):
+    def _record_failure(self, contracts, exc):
         """The whole batch failed: nothing billed, one error for the batch."""
         _logger.exception("%s: chunk %s failed", self.run_id.name, self.sequence)
-        self._security_record(
+        self._record(
             contracts.browse(),
             self.env["account.move"],
-            [(contracts.browse(), self._security_batch_error(contracts, exc))],
+            [(contracts.browse(), self._batch_error(contracts, exc))],
         )
 
-    def _security_batch_error(self, contracts, exc):
+    def _batch_error(self, contracts, exc):
         return self.env._(
             "A batch of %(count)s contracts (ids %(first)s to %(last)s) failed "
             "and was not billed: %(error)s",
@@ -132,7 +132,7 @@ class SecurityBillingRunChunk(models.Model):
             error=exc,
         )
 
-    def _security_record(self, contracts, moves, errors):
+    def _record(self, contracts, moves, errors):
         """Store the chunk's figures and errors (its own rows only)."""
         self.ensure_one()
         self.env["security.billing.run.error"].create(

@@ -15,9 +15,7 @@ class SecurityDunning(models.AbstractModel):
     _description = "Security Billing Dunning Engine"
 
     @api.model
-    def _security_recompute(
-        self, contracts, date_ref=None, origin="cron", only_improve=False
-    ):
+    def _recompute(self, contracts, date_ref=None, origin="cron", only_improve=False):
         """Move ``contracts`` to the status their debt calls for.
 
         ``only_improve``: money came in, so only lift restrictions (a payment
@@ -30,9 +28,9 @@ class SecurityDunning(models.AbstractModel):
         if not contracts:
             return {}
         date_ref = date_ref or fields.Date.context_today(self)
-        rows = self._security_debt_rows(contracts, date_ref)
+        rows = self._debt_rows(contracts, date_ref)
         dates = contracts._security_date_data()
-        promises = self.env["security.promised.payment"]._security_promise_data(
+        promises = self.env["security.promised.payment"]._promise_data(
             contracts, date_ref
         )
         rules_by_company = {}
@@ -42,9 +40,9 @@ class SecurityDunning(models.AbstractModel):
             if company not in rules_by_company:
                 rules_by_company[company] = self.env[
                     "security.dunning.rule"
-                ]._security_get_rules(company)
+                ]._get_rules(company)
             row = rows.get(contract.id, {})
-            state, reason = self._security_target_state(
+            state, reason = self._target_state(
                 contract,
                 row,
                 rules_by_company[company],
@@ -62,7 +60,7 @@ class SecurityDunning(models.AbstractModel):
         return changes
 
     @api.model
-    def _security_debt_rows(self, contracts, date_ref):
+    def _debt_rows(self, contracts, date_ref):
         """Per contract at ``date_ref``: oldest unpaid due date, balance due,
         past due (net of open credit), from the core balance query."""
         rows = self.env["account.move"]._security_balance_rows(
@@ -80,7 +78,7 @@ class SecurityDunning(models.AbstractModel):
         }
 
     @api.model
-    def _security_target_state(self, contract, row, rules, dates, promise, date_ref):
+    def _target_state(self, contract, row, rules, dates, promise, date_ref):
         """Return ``(state, reason)`` for one contract."""
         if contract._security_override_active(date_ref):
             return contract.security_override_state, _(
@@ -90,7 +88,7 @@ class SecurityDunning(models.AbstractModel):
             )
         if contract.security_state == "terminated":
             return "terminated", ""
-        state, reason = self._security_rule_state(contract, row, rules, date_ref)
+        state, reason = self._rule_state(contract, row, rules, date_ref)
         if promise.get("broken") and row.get("balance_due", 0.0) > 0:
             if SEVERITY[state] < SEVERITY["suspended"]:
                 state = "suspended"
@@ -115,11 +113,11 @@ class SecurityDunning(models.AbstractModel):
         return state, reason
 
     @api.model
-    def _security_rule_state(self, contract, row, rules, date_ref):
+    def _rule_state(self, contract, row, rules, date_ref):
         oldest = row.get("oldest_due")
         past_due = row.get("past_due", 0.0)
         days = max((date_ref - oldest).days, 0) if oldest else 0
-        rule = self.env["security.dunning.rule"]._security_match(
+        rule = self.env["security.dunning.rule"]._match(
             rules, days, past_due, contract.currency_id.rounding
         )
         if not rule:

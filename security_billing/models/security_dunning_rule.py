@@ -58,7 +58,7 @@ class SecurityDunningRule(models.Model):
     @api.constrains("state", "days_past_due", "company_id", "active")
     def _check_days_order(self):
         for company in self.company_id:
-            rules = self._security_get_rules(company)
+            rules = self._get_rules(company)
             days = [rule["days_past_due"] for rule in rules]
             if days != sorted(days, reverse=True):
                 raise ValidationError(
@@ -71,7 +71,7 @@ class SecurityDunningRule(models.Model):
                 )
 
     @api.model
-    def _security_get_rules(self, company):
+    def _get_rules(self, company):
         """Rules of ``company`` as dicts, harshest first (defaults if none)."""
         rules = self.search([("company_id", "=", company.id)])
         if not rules:
@@ -90,7 +90,7 @@ class SecurityDunningRule(models.Model):
         )
 
     @api.model
-    def _security_match(self, rules, days, past_due, rounding):
+    def _match(self, rules, days, past_due, rounding):
         """The harshest rule met by ``days`` and ``past_due``, else None."""
         if float_compare(past_due, 0.0, precision_rounding=rounding) <= 0:
             return None

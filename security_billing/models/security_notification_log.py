@@ -86,20 +86,20 @@ class SecurityNotificationLog(models.Model):
             log.update_url = f"{base}/my/billing"
 
     @api.model
-    def _security_notify(self, event, record, partner, period="-", **values):
+    def _notify(self, event, record, partner, period="-", **values):
         """Send notice ``event`` about ``record`` to ``partner`` once.
 
         ``values``: amount, date_value, note, contract_id, company_id.
         Returns the new log, or an empty recordset when the notice was
         already sent (or the partner has no email nor mobile).
         """
-        log = self._security_claim_notice(event, record, partner, period, **values)
+        log = self._claim_notice(event, record, partner, period, **values)
         if log:
-            log._security_send()
+            log._send()
         return log
 
     @api.model
-    def _security_claim_notice(self, event, record, partner, period="-", **values):
+    def _claim_notice(self, event, record, partner, period="-", **values):
         """Claim notice ``event`` about ``record`` without sending it yet.
 
         Returns the new log, or an empty recordset when it was claimed
@@ -144,22 +144,22 @@ class SecurityNotificationLog(models.Model):
             log.sudo().write(extra)
         return log
 
-    def _security_send(self):
+    def _send(self):
         """Queue the email and the SMS of these notices (sent by Odoo's crons)."""
         for log in self.sudo():
             channels = []
             partner = log.partner_id
             company = log.company_id
             if company.security_notify_email and partner.email:
-                log.mail_id = log._security_queue_email()
+                log.mail_id = log._queue_email()
                 channels.append("email")
             number = partner.mobile and partner._phone_format(fname="mobile")
             if company.security_notify_sms and partner.mobile:
-                log.sms_id = log._security_queue_sms(number or partner.mobile)
+                log.sms_id = log._queue_sms(number or partner.mobile)
                 channels.append("sms")
             log.channels = ",".join(channels) or "none"
 
-    def _security_queue_email(self):
+    def _queue_email(self):
         self.ensure_one()
         template = self.env.ref(
             f"security_billing.mail_template_security_{self.event}",
@@ -171,7 +171,7 @@ class SecurityNotificationLog(models.Model):
             self.id, force_send=False
         )
 
-    def _security_queue_sms(self, number):
+    def _queue_sms(self, number):
         self.ensure_one()
         template = self.env.ref(
             f"security_billing.sms_template_security_{self.event}",
@@ -196,30 +196,30 @@ class SecurityNotificationLog(models.Model):
     # -------------------------------------------------------------------- cron
     @api.model
     def _cron_security_notifications(self):
-        self._security_claim_daily_notices(fields.Date.context_today(self))
-        return self._security_enqueue_sending()
+        self._claim_daily_notices(fields.Date.context_today(self))
+        return self._enqueue_sending()
 
     @api.model
-    def _security_run_notifications(self, date_ref=None):
+    def _run_notifications(self, date_ref=None):
         """Claim the daily notices and send them at once, as their jobs
         would. Returns the notices sent."""
         date_ref = date_ref or fields.Date.context_today(self)
-        notices = self._security_claim_daily_notices(date_ref)
-        notices._security_send()
+        notices = self._claim_daily_notices(date_ref)
+        notices._send()
         return notices
 
     @api.model
-    def _security_claim_daily_notices(self, date_ref):
+    def _claim_daily_notices(self, date_ref):
         """Daily notices: upcoming autopay charges, promises ending, low
         prepaid balances. Returns the notices claimed (not sent yet)."""
         return (
-            self.env["security.autopay.attempt"]._security_claim_upcoming(date_ref)
-            | self.env["security.promised.payment"]._security_claim_expiring(date_ref)
-            | self._security_claim_low_balance(date_ref)
+            self.env["security.autopay.attempt"]._claim_upcoming(date_ref)
+            | self.env["security.promised.payment"]._claim_expiring(date_ref)
+            | self._claim_low_balance(date_ref)
         )
 
     @api.model
-    def _security_enqueue_sending(self):
+    def _enqueue_sending(self):
         """Enqueue the sending of every claimed notice not sent yet.
 
         One job per id range of ``SEND_CHUNK_SIZE`` notices, keyed by its
@@ -248,12 +248,12 @@ class SecurityNotificationLog(models.Model):
                         last=last_id,
                     ),
                     identity_key=identity_exact,
-                )._security_send_job(first_id, last_id)
+                )._send_job(first_id, last_id)
             )
         return jobs
 
     @api.model
-    def _security_send_job(self, first_id, last_id):
+    def _send_job(self, first_id, last_id):
         """Job: send the claimed notices of ids ``first_id`` to ``last_id``
         not sent yet.
 
@@ -273,16 +273,16 @@ class SecurityNotificationLog(models.Model):
         )
         logs = self.browse([row[0] for row in self.env.cr.fetchall()])
         for log in logs:
-            log._security_send_isolated()
+            log._send_isolated()
         return self.env._("%(count)s notices sent", count=len(logs))
 
-    def _security_send_isolated(self):
+    def _send_isolated(self):
         """Send this notice in a savepoint; a broken one is marked
         ``error`` instead of stopping the others."""
         self.ensure_one()
         try:
             with self.env.cr.savepoint():
-                self._security_send()
+                self._send()
         except Exception as exc:  # one broken notice must not stop the job
             if is_transient_error(exc):
                 raise RetryableJobError(str(exc)) from exc
@@ -290,7 +290,7 @@ class SecurityNotificationLog(models.Model):
             self.sudo().channels = "error"
 
     @api.model
-    def _security_claim_low_balance(self, date_ref):
+    def _claim_low_balance(self, date_ref):
         """Claim the notices of the prepaid subscribers without autopay and
         without debt whose credit is below the company threshold: once per
         month."""
@@ -322,7 +322,7 @@ class SecurityNotificationLog(models.Model):
                     >= 0
                 ):
                     continue
-                notices |= self._security_claim_notice(
+                notices |= self._claim_notice(
                     "low_balance",
                     partner,
                     partner,

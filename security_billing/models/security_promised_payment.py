@@ -84,11 +84,11 @@ class SecurityPromisedPayment(models.Model):
             )
 
     def _compute_paid_amount(self):
-        paid = self._security_paid_amounts()
+        paid = self._paid_amounts()
         for promise in self:
             promise.paid_amount = paid.get(promise.id, 0.0)
 
-    def _security_paid_amounts(self):
+    def _paid_amounts(self):
         """Payments and credit notes received since each promise: ``{id: x}``."""
         promises = self.filtered(lambda p: p.id and p.state != "refused")
         if not promises:
@@ -114,7 +114,7 @@ class SecurityPromisedPayment(models.Model):
 
     # ------------------------------------------------------------------ rules
     @api.model
-    def _security_rules(self, partner, date_ref=None):
+    def _rules(self, partner, date_ref=None):
         """What a promise request would get now (nothing is written).
 
         Returns ``{"allowed", "reason", "max_amount", "amount_due",
@@ -123,12 +123,12 @@ class SecurityPromisedPayment(models.Model):
         partner = partner.commercial_partner_id
         date_ref = date_ref or fields.Date.context_today(self)
         company = self.env.company
-        contracts = self._security_partner_contracts(partner)
+        contracts = self._partner_contracts(partner)
         amount_due = (
             sum(
                 row.get("balance_due", 0.0)
                 for row in self.env["security.dunning"]
-                ._security_debt_rows(contracts, date_ref)
+                ._debt_rows(contracts, date_ref)
                 .values()
             )
             if contracts
@@ -137,20 +137,18 @@ class SecurityPromisedPayment(models.Model):
         rules = {
             "allowed": False,
             "reason": "",
-            "max_amount": self._security_max_amount(company, contracts),
+            "max_amount": self._max_amount(company, contracts),
             "amount_due": company.currency_id.round(amount_due),
             "due_date": date_ref + timedelta(days=company.security_promise_days),
             "days": company.security_promise_days,
             "contracts": contracts,
         }
-        rules["reason"] = self._security_refusal_reason(
-            partner, contracts, rules, date_ref
-        )
+        rules["reason"] = self._refusal_reason(partner, contracts, rules, date_ref)
         rules["allowed"] = not rules["reason"]
         return rules
 
     @api.model
-    def _security_partner_contracts(self, partner, company=None):
+    def _partner_contracts(self, partner, company=None):
         return self.env["contract.contract"].search(
             [
                 ("partner_id", "=", partner.id),
@@ -161,14 +159,14 @@ class SecurityPromisedPayment(models.Model):
         )
 
     @api.model
-    def _security_max_amount(self, company, contracts):
+    def _max_amount(self, company, contracts):
         if company.security_promise_amount_type == "fixed":
             return company.security_promise_max_amount
         fee = sum(contracts.mapped("security_monthly_fee"))
         return company.currency_id.round(fee * company.security_promise_fee_share / 100)
 
     @api.model
-    def _security_refusal_reason(self, partner, contracts, rules, date_ref):
+    def _refusal_reason(self, partner, contracts, rules, date_ref):
         """The first rule the request breaks, as a sentence; '' if none."""
         company = self.env.company
         if not contracts:
@@ -185,14 +183,14 @@ class SecurityPromisedPayment(models.Model):
             ]
         )
         return (
-            self._security_check_open(promises, date_ref)
-            or self._security_check_cooldown(promises, date_ref)
-            or self._security_check_frequency(promises, date_ref)
-            or self._security_check_suspended(contracts, date_ref)
+            self._check_open(promises, date_ref)
+            or self._check_cooldown(promises, date_ref)
+            or self._check_frequency(promises, date_ref)
+            or self._check_suspended(contracts, date_ref)
         )
 
     @api.model
-    def _security_check_open(self, promises, date_ref):
+    def _check_open(self, promises, date_ref):
         for promise in promises.filtered(lambda p: p.state == "open"):
             if promise.due_date < date_ref:
                 return _(
@@ -209,7 +207,7 @@ class SecurityPromisedPayment(models.Model):
         return ""
 
     @api.model
-    def _security_check_cooldown(self, promises, date_ref):
+    def _check_cooldown(self, promises, date_ref):
         days = self.env.company.security_promise_cooldown_days
         for promise in promises.filtered(lambda p: p.state == "broken"):
             until = promise.closed_date + timedelta(days=days)
@@ -223,7 +221,7 @@ class SecurityPromisedPayment(models.Model):
         return ""
 
     @api.model
-    def _security_check_frequency(self, promises, date_ref):
+    def _check_frequency(self, promises, date_ref):
         company = self.env.company
         period = company.security_promise_period_days
         recent = promises.filtered(
@@ -242,7 +240,7 @@ class SecurityPromisedPayment(models.Model):
         )
 
     @api.model
-    def _security_check_suspended(self, contracts, date_ref):
+    def _check_suspended(self, contracts, date_ref):
         limit = self.env.company.security_promise_max_suspended_days
         for contract in contracts.filtered(lambda c: c.security_state == "suspended"):
             since = contract.security_state_since or date_ref
@@ -257,7 +255,7 @@ class SecurityPromisedPayment(models.Model):
 
     # ---------------------------------------------------------------- request
     @api.model
-    def _security_request(self, partner, amount=None, channel="portal", date_ref=None):
+    def _request(self, partner, amount=None, channel="portal", date_ref=None):
         """Grant or refuse a promised payment; the outcome is always recorded.
 
         :param partner: the subscriber (``res.partner``; its commercial
@@ -278,7 +276,7 @@ class SecurityPromisedPayment(models.Model):
             self.env["account.payment"]._security_check_amount(amount)
         partner = partner.commercial_partner_id
         date_ref = date_ref or fields.Date.context_today(self)
-        rules = self._security_rules(partner, date_ref)
+        rules = self._rules(partner, date_ref)
         currency = self.env.company.currency_id
         reason = rules["reason"]
         if not reason and amount is not None:
@@ -296,8 +294,8 @@ class SecurityPromisedPayment(models.Model):
             )
         )
         if not reason:
-            promise._security_on_granted(date_ref)
-        return promise._security_result()
+            promise._on_granted(date_ref)
+        return promise._result()
 
     @api.model
     def _prepare_promise_vals(self, partner, rules, amount, channel, date_ref, reason):
@@ -316,15 +314,15 @@ class SecurityPromisedPayment(models.Model):
             "start_line_id": self.env.cr.fetchone()[0],
         }
 
-    def _security_on_granted(self, date_ref):
+    def _on_granted(self, date_ref):
         self.ensure_one()
-        contracts = self.contract_id or self._security_partner_contracts(
+        contracts = self.contract_id or self._partner_contracts(
             self.partner_id, self.company_id
         )
         contracts._security_update_state(
             date_ref=date_ref, origin="promise", only_improve=True
         )
-        self.env["security.notification.log"]._security_notify(
+        self.env["security.notification.log"]._notify(
             "promise_granted",
             self,
             self.partner_id,
@@ -334,7 +332,7 @@ class SecurityPromisedPayment(models.Model):
             company_id=self.company_id,
         )
 
-    def _security_result(self):
+    def _result(self):
         self.ensure_one()
         ok = self.state != "refused"
         return {
@@ -347,7 +345,7 @@ class SecurityPromisedPayment(models.Model):
 
     # -------------------------------------------------------------- lifecycle
     @api.model
-    def _security_promise_data(self, contracts, date_ref):
+    def _promise_data(self, contracts, date_ref):
         """For the dunning engine: ``{contract_id: {"open_until", "broken"}}``."""
         promises = self.sudo().search(
             [
@@ -376,7 +374,7 @@ class SecurityPromisedPayment(models.Model):
         return data
 
     @api.model
-    def _security_close_covered(self, contracts):
+    def _close_covered(self, contracts):
         """Close the open promises of these contracts' subscribers that are
         covered by payments; release the suspension of paid broken ones."""
         if not contracts:
@@ -389,7 +387,7 @@ class SecurityPromisedPayment(models.Model):
                 ("enforce_suspension", "=", True),
             ]
         )
-        covered = promises._security_covered()
+        covered = promises._covered()
         today = fields.Date.context_today(self)
         covered.filtered(lambda p: p.state == "open").write(
             {
@@ -401,16 +399,16 @@ class SecurityPromisedPayment(models.Model):
         covered.filtered("enforce_suspension").write({"enforce_suspension": False})
         return covered
 
-    def _security_covered(self):
+    def _covered(self):
         """Promises whose amount was paid or whose subscriber owes nothing."""
         if not self:
             return self
-        paid = self._security_paid_amounts()
+        paid = self._paid_amounts()
         contracts = self.env["contract.contract"].search(
             [("partner_id", "in", self.partner_id.ids), ("security_is_mmr", "=", True)]
         )
         debts = (
-            self.env["security.dunning"]._security_debt_rows(
+            self.env["security.dunning"]._debt_rows(
                 contracts, fields.Date.context_today(self)
             )
             if contracts
@@ -437,11 +435,11 @@ class SecurityPromisedPayment(models.Model):
         )
 
     @api.model
-    def _security_expire(self, date_ref):
+    def _expire(self, date_ref):
         """Open promises past their due date: kept if paid, else broken and
         the contracts suspended at once."""
         due = self.sudo().search([("state", "=", "open"), ("due_date", "<", date_ref)])
-        kept = due._security_covered()
+        kept = due._covered()
         kept.write(
             {
                 "state": "kept",
@@ -459,14 +457,14 @@ class SecurityPromisedPayment(models.Model):
             }
         )
         for promise in broken:
-            contracts = promise.contract_id or self._security_partner_contracts(
+            contracts = promise.contract_id or self._partner_contracts(
                 promise.partner_id, promise.company_id
             )
             contracts._security_update_state(date_ref=date_ref, origin="promise")
         return broken
 
     @api.model
-    def _security_claim_expiring(self, date_ref):
+    def _claim_expiring(self, date_ref):
         """Claim the notices of the promises ending tomorrow or today (sent
         by their job, see ``security.notification.log``)."""
         promises = self.sudo().search(
@@ -478,7 +476,7 @@ class SecurityPromisedPayment(models.Model):
         )
         notices = self.env["security.notification.log"]
         for promise in promises:
-            notices |= notices._security_claim_notice(
+            notices |= notices._claim_notice(
                 "promise_expiring",
                 promise,
                 promise.partner_id,

@@ -2,6 +2,7 @@ from . import report_security_xlsx_abstract
 from . import report_mmr_aging_xlsx
 from . import report_rmr_xlsx
 from . import report_app_usage_xlsx
+from . import security_billing_report_view_mixin
 from . import security_billing_report_rmr
 from . import security_billing_report_aging
 from . import security_billing_report_subscriber

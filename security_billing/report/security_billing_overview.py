@@ -105,25 +105,25 @@ class SecurityBillingOverview(models.Model):
         )
 
     # ------------------------------------------------------------ periods
-    def _security_month(self, months_ago=0):
+    def _month(self, months_ago=0):
         """``(first day, last day)`` of this month, or of ``months_ago``."""
         start = fields.Date.context_today(self).replace(day=1) - relativedelta(
             months=months_ago
         )
         return start, start + relativedelta(months=1, days=-1)
 
-    def _security_company_domain(self):
+    def _company_domain(self):
         return [("company_id", "in", self.company_id.ids)]
 
     # ------------------------------------------------------------ figures
     def _compute_rmr(self):
-        month, _end = self._security_month()
+        month, _end = self._month()
         groups = {
             company.id: (rmr, new, lost, net)
             for company, rmr, new, lost, net in self.env[
                 "security.billing.report.rmr"
             ]._read_group(
-                self._security_company_domain() + [("month", "=", month)],
+                self._company_domain() + [("month", "=", month)],
                 ["company_id"],
                 ["rmr:sum", "new_rmr:sum", "lost_rmr:sum", "net_rmr:sum"],
             )
@@ -142,7 +142,7 @@ class SecurityBillingOverview(models.Model):
             for company, bucket, amount in self.env[
                 "security.billing.report.aging"
             ]._read_group(
-                self._security_company_domain() + [("is_past_due", "=", True)],
+                self._company_domain() + [("is_past_due", "=", True)],
                 ["company_id", "bucket"],
                 ["amount_residual:sum"],
             )
@@ -161,9 +161,7 @@ class SecurityBillingOverview(models.Model):
             (company.id, state): count
             for company, state, count in self.env[
                 "security.billing.report.subscriber"
-            ]._read_group(
-                self._security_company_domain(), ["company_id", "state"], ["__count"]
-            )
+            ]._read_group(self._company_domain(), ["company_id", "state"], ["__count"])
         }
         for card in self:
             for state in ("active", "warning", "suspended", "promised", "terminated"):
@@ -173,9 +171,9 @@ class SecurityBillingOverview(models.Model):
         report = self.env["security.billing.report.collection"]
         rates = {}
         for months_ago in (0, 1):
-            start, end = self._security_month(months_ago)
-            rates[months_ago] = report._security_rates(
-                self._security_company_domain()
+            start, end = self._month(months_ago)
+            rates[months_ago] = report._rates(
+                self._company_domain()
                 + [("invoice_date", ">=", start), ("invoice_date", "<=", end)]
             )
         for card in self:
@@ -186,10 +184,9 @@ class SecurityBillingOverview(models.Model):
             )
 
     def _compute_payments(self):
-        start, end = self._security_month()
+        start, end = self._month()
         rows = self.env["security.billing.report.payment"]._read_group(
-            self._security_company_domain()
-            + [("date", ">=", start), ("date", "<=", end)],
+            self._company_domain() + [("date", ">=", start), ("date", "<=", end)],
             ["company_id", "category_id"],
             ["amount:sum", "__count"],
             order="amount:sum desc",
@@ -212,7 +209,7 @@ class SecurityBillingOverview(models.Model):
 
     @api.depends_context("tz")
     def _compute_next_run(self):
-        next_date = self._security_next_run_date()
+        next_date = self._next_run_date()
         contracts = self.env["contract.contract"]
         counts = {}
         if next_date:
@@ -220,7 +217,7 @@ class SecurityBillingOverview(models.Model):
                 company.id: count
                 for company, count in contracts._read_group(
                     contracts._security_billing_run_domain(next_date)
-                    + self._security_company_domain(),
+                    + self._company_domain(),
                     ["company_id"],
                     ["__count"],
                 )
@@ -229,7 +226,7 @@ class SecurityBillingOverview(models.Model):
             card.next_run_date = next_date
             card.next_run_contracts = counts.get(card.company_id.id, 0)
 
-    def _security_next_run_date(self):
+    def _next_run_date(self):
         """The day the billing cron runs next (in the user's time zone), or
         False when it is off."""
         cron = self.env.ref(

@@ -1,4 +1,4 @@
-from odoo import fields, models, tools
+from odoo import fields, models
 from odoo.tools import SQL
 
 from ..tools.aging import (
@@ -14,6 +14,7 @@ class SecurityBillingReportAging(models.Model):
     the MMR aging XLSX report (``tools.aging``)."""
 
     _name = "security.billing.report.aging"
+    _inherit = "security.billing.report.view.mixin"
     _description = "Security Billing Aging Analysis"
     _auto = False
     _rec_name = "move_id"
@@ -34,10 +35,6 @@ class SecurityBillingReportAging(models.Model):
     }
 
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
-    partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
-    contract_id = fields.Many2one("contract.contract", readonly=True)
-    company_id = fields.Many2one("res.company", readonly=True)
-    currency_id = fields.Many2one("res.currency", readonly=True)
     invoice_date = fields.Date(readonly=True)
     date_due = fields.Date(string="Due Date", readonly=True)
     days_past_due = fields.Integer(readonly=True)
@@ -49,12 +46,6 @@ class SecurityBillingReportAging(models.Model):
 
     def _selection_bucket(self):
         return [(key, self.env._(label)) for key, label, _low, _high in AGING_BUCKETS]
-
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE VIEW %s AS (%s)", SQL.identifier(self._table), self._query())
-        )
 
     def _query(self):
         return SQL(

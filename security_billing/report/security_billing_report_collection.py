@@ -1,4 +1,4 @@
-from odoo import fields, models, tools
+from odoo import fields, models
 from odoo.tools import SQL
 
 
@@ -8,6 +8,7 @@ class SecurityBillingReportCollection(models.Model):
     invoices dated in it."""
 
     _name = "security.billing.report.collection"
+    _inherit = "security.billing.report.view.mixin"
     _description = "Security Billing Collection Analysis"
     _auto = False
     _rec_name = "move_id"
@@ -28,21 +29,11 @@ class SecurityBillingReportCollection(models.Model):
     }
 
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
-    partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
-    contract_id = fields.Many2one("contract.contract", readonly=True)
-    company_id = fields.Many2one("res.company", readonly=True)
-    currency_id = fields.Many2one("res.currency", readonly=True)
     invoice_date = fields.Date(readonly=True)
     amount_invoiced = fields.Monetary(string="Invoiced", readonly=True)
     amount_paid = fields.Monetary(string="Paid", readonly=True)
     amount_due = fields.Monetary(string="Still Due", readonly=True)
     is_paid = fields.Boolean(string="Fully Paid", readonly=True)
-
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE VIEW %s AS (%s)", SQL.identifier(self._table), self._query())
-        )
 
     def _query(self):
         return SQL(
@@ -62,7 +53,7 @@ class SecurityBillingReportCollection(models.Model):
             """
         )
 
-    def _security_rates(self, domain):
+    def _rates(self, domain):
         """``{company_id: (invoiced, paid, rate in %)}`` of the rows of
         ``domain`` (rate None when nothing was invoiced)."""
         rates = {}

@@ -1,4 +1,4 @@
-from odoo import fields, models, tools
+from odoo import fields, models
 from odoo.tools import SQL
 
 
@@ -7,6 +7,7 @@ class SecurityBillingReportPayment(models.Model):
     by payment category (bank, terminal, portal, cash desk...) and journal."""
 
     _name = "security.billing.report.payment"
+    _inherit = "security.billing.report.view.mixin"
     _description = "Security Billing Payments Analysis"
     _auto = False
     _rec_name = "payment_id"
@@ -27,22 +28,12 @@ class SecurityBillingReportPayment(models.Model):
 
     payment_id = fields.Many2one("account.payment", readonly=True)
     date = fields.Date(readonly=True)
-    partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
-    contract_id = fields.Many2one("contract.contract", readonly=True)
     category_id = fields.Many2one(
         "security.payment.category", string="Payment Category", readonly=True
     )
     journal_id = fields.Many2one("account.journal", readonly=True)
-    company_id = fields.Many2one("res.company", readonly=True)
-    currency_id = fields.Many2one("res.currency", readonly=True)
     amount = fields.Monetary(readonly=True)
     payment_count = fields.Integer(string="Payments", readonly=True)
-
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE VIEW %s AS (%s)", SQL.identifier(self._table), self._query())
-        )
 
     def _query(self):
         return SQL(

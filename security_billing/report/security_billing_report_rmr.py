@@ -1,4 +1,4 @@
-from odoo import fields, models, tools
+from odoo import fields, models
 from odoo.tools import SQL
 
 from ..tools.rmr import rmr_added_sql, rmr_ended_sql, rmr_lines_sql, rmr_running_sql
@@ -15,6 +15,7 @@ class SecurityBillingReportRmr(models.Model):
     """
 
     _name = "security.billing.report.rmr"
+    _inherit = "security.billing.report.view.mixin"
     _description = "Security Billing RMR Analysis"
     _auto = False
     _rec_name = "contract_id"
@@ -34,11 +35,7 @@ class SecurityBillingReportRmr(models.Model):
     }
 
     month = fields.Date(readonly=True)
-    company_id = fields.Many2one("res.company", readonly=True)
-    currency_id = fields.Many2one("res.currency", readonly=True)
-    contract_id = fields.Many2one("contract.contract", readonly=True)
     contract_line_id = fields.Many2one("contract.line", readonly=True)
-    partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
     product_id = fields.Many2one("product.product", readonly=True)
     is_running = fields.Boolean(string="Running", readonly=True)
     is_new = fields.Boolean(string="New", readonly=True)
@@ -49,12 +46,6 @@ class SecurityBillingReportRmr(models.Model):
     net_rmr = fields.Monetary(
         string="Net Change", readonly=True, help="New RMR minus lost RMR."
     )
-
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE VIEW %s AS (%s)", SQL.identifier(self._table), self._query())
-        )
 
     def _query(self):
         return SQL(

@@ -1,4 +1,4 @@
-from odoo import fields, models, tools
+from odoo import fields, models
 from odoo.tools import SQL
 
 from ..models.contract_contract_dunning import SECURITY_STATES
@@ -15,6 +15,7 @@ class SecurityBillingReportSubscriber(models.Model):
     """MMR contracts (subscriptions) by service status today."""
 
     _name = "security.billing.report.subscriber"
+    _inherit = "security.billing.report.view.mixin"
     _description = "Security Billing Subscribers by Service Status"
     _auto = False
     _rec_name = "contract_id"
@@ -40,10 +41,6 @@ class SecurityBillingReportSubscriber(models.Model):
         "res.company": ["currency_id"],
     }
 
-    contract_id = fields.Many2one("contract.contract", readonly=True)
-    partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
-    company_id = fields.Many2one("res.company", readonly=True)
-    currency_id = fields.Many2one("res.currency", readonly=True)
     state = fields.Selection(REPORT_STATES, string="Service Status", readonly=True)
     contract_state = fields.Selection(
         SECURITY_STATES,
@@ -55,12 +52,6 @@ class SecurityBillingReportSubscriber(models.Model):
     promise_until = fields.Date(string="Promised Until", readonly=True)
     recurring_next_date = fields.Date(string="Next Invoice", readonly=True)
     contract_count = fields.Integer(string="Contracts", readonly=True)
-
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE VIEW %s AS (%s)", SQL.identifier(self._table), self._query())
-        )
 
     def _query(self):
         return SQL(

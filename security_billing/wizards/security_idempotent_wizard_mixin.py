@@ -31,7 +31,7 @@ class SecurityIdempotentWizardMixin(models.AbstractModel):
         key = self.idempotency_key or f"wizard-{self.id}"
         return f"{self._security_idempotency_prefix}:{key}"
 
-    def _security_claim_key(self, partner, amount):
+    def _claim_key(self, partner, amount):
         """Claim this form's external id: ``(request, created)``; not
         created, the form was already booked (a concurrent confirmation
         waits for the first one, then is replayed and finds it)."""

@@ -60,7 +60,7 @@ class SecurityManualPayment(models.TransientModel):
 
     @api.onchange("partner_id")
     def _onchange_partner_id(self):
-        self._security_drop_foreign_contracts()
+        self._drop_foreign_contracts()
 
     def _check_manual_payment(self):
         self.ensure_one()
@@ -82,7 +82,7 @@ class SecurityManualPayment(models.TransientModel):
                     category=self.category_id.display_name,
                 )
             )
-        self._security_check_subscriber(self.partner_id, self.contract_id)
+        self._check_subscriber(self.partner_id, self.contract_id)
 
     def action_confirm(self):
         self.ensure_one()
@@ -110,7 +110,7 @@ class SecurityManualPayment(models.TransientModel):
             amount=self._format_amount(self.amount),
         )
         if allocations:
-            body += self._security_allocations_html(allocations)
+            body += self._allocations_html(allocations)
         else:
             body += Markup("<p>%s</p>") % _("Nothing to allocate: kept as credit.")
         for record in (self.partner_id, self.contract_id):

@@ -56,13 +56,13 @@ class SecuritySubscriberWizardMixin(models.AbstractModel):
             values.setdefault(partner_field, contract.partner_id.id)
         return values
 
-    def _security_drop_foreign_contracts(self):
+    def _drop_foreign_contracts(self):
         """Onchange helper: empty a contract that is not its subscriber's."""
         for partner_field, contract_field in self._security_subscriber_fields:
             if self[contract_field].partner_id != self[partner_field]:
                 self[contract_field] = False
 
-    def _security_check_subscriber(self, partner, contract):
+    def _check_subscriber(self, partner, contract):
         """Refuse a partner that is no subscriber or a contract not its own."""
         if not partner.security_is_subscriber:
             raise UserError(
@@ -83,7 +83,7 @@ class SecuritySubscriberWizardMixin(models.AbstractModel):
     def _format_amount(self, amount):
         return formatLang(self.env, amount, currency_obj=self.currency_id)
 
-    def _security_allocations_html(self, allocations):
+    def _allocations_html(self, allocations):
         """``<p>Allocated to:</p><ul>…</ul>`` of allocations (invoice record
         or name, amount), or an empty Markup."""
         if not allocations:

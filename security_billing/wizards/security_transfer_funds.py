@@ -62,7 +62,7 @@ class SecurityTransferFunds(models.TransientModel):
 
     @api.onchange("source_partner_id", "target_partner_id")
     def _onchange_partner_ids(self):
-        self._security_drop_foreign_contracts()
+        self._drop_foreign_contracts()
 
     def _get_source_credit_lines(self):
         """Open receivable credit lines of the source, oldest first."""
@@ -91,7 +91,7 @@ class SecurityTransferFunds(models.TransientModel):
         replayed) and books nothing.
         """
         self.ensure_one()
-        return self._security_claim_key(
+        return self._claim_key(
             self.source_partner_id.commercial_partner_id, self.amount
         )
 
@@ -114,7 +114,7 @@ class SecurityTransferFunds(models.TransientModel):
             source,
             (self.target_partner_id, self.target_contract_id),
         ):
-            self._security_check_subscriber(partner, contract)
+            self._check_subscriber(partner, contract)
         rounding = self.currency_id.rounding
         if float_compare(self.amount, 0.0, precision_rounding=rounding) <= 0:
             raise UserError(_("The amount to transfer must be positive."))
@@ -240,7 +240,7 @@ class SecurityTransferFunds(models.TransientModel):
             origin=self._source_label(),
             target=self._target_label(),
         )
-        body += self._security_allocations_html(allocations)
+        body += self._allocations_html(allocations)
         partners = (
             self.source_partner_id | self.target_partner_id
         ).commercial_partner_id

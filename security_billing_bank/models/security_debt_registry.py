@@ -34,8 +34,8 @@ class SecurityDebtRegistry(models.AbstractModel):
         """One dict per subscriber of the current company, by account number:
         ``account_ref``, ``name`` (masked), ``address`` (when asked),
         ``amount_owed`` and ``recommended_amount``. Billing users only
-        (``_security_check_registry_access``)."""
-        self._security_check_registry_access()
+        (``_check_registry_access``)."""
+        self._check_registry_access()
         partners = self.env["res.partner"].search(
             self._get_subscriber_domain(), order="security_account_ref, id"
         )
@@ -58,7 +58,7 @@ class SecurityDebtRegistry(models.AbstractModel):
         return rows
 
     @api.model
-    def _security_check_registry_access(self):
+    def _check_registry_access(self):
         """The registry lists every debtor of the current company with the
         amounts (summed in SQL) and addresses: billing users of that company
         only, whoever calls it (the wizard, the API)."""

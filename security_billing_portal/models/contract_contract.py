@@ -25,9 +25,7 @@ class ContractContract(models.Model):
         sites = self.env["security.site"].search([("contract_id", "in", self.ids)])
         states = dict(self._fields["security_state"]._description_selection(self.env))
         promises = (
-            self.env["security.promised.payment"]
-            .sudo()
-            ._security_promise_data(self, today)
+            self.env["security.promised.payment"].sudo()._promise_data(self, today)
         )
         suspension_days = {}
         cards = []
@@ -109,7 +107,7 @@ class ContractContract(models.Model):
         """The service bar of the card: why, since when, what to pay.
 
         ``unpaid``: the open MMR invoices of this contract, oldest due first;
-        ``promise``: this contract's ``_security_promise_data`` entry;
+        ``promise``: this contract's ``_promise_data`` entry;
         ``suspension_days``: days past due that suspend (None: no such rule).
         Returns ``{code, color, title, message}``; the colours are those of
         the alarm apps (red suspended, amber warned or promised).
@@ -226,11 +224,7 @@ class ContractContract(models.Model):
         """Days past due after which the company's dunning rules suspend a
         contract (None when no rule suspends)."""
         self.ensure_one()
-        rules = (
-            self.env["security.dunning.rule"]
-            .sudo()
-            ._security_get_rules(self.company_id)
-        )
+        rules = self.env["security.dunning.rule"].sudo()._get_rules(self.company_id)
         days = [rule["days_past_due"] for rule in rules if rule["state"] == "suspended"]
         return days[0] if days else None
 

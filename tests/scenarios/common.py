@@ -49,7 +49,7 @@ def create_ajax_connector(env, name="Ajax billing"):
 
 def export_rows(connector):
     """The rows of the file the connector would upload now, by hub id."""
-    payload = connector._security_build_payload()
+    payload = connector._build_payload()
     return {row["hubId"]: row for row in json.loads(payload["content"])}
 
 
@@ -73,7 +73,7 @@ class ScenarioCase(SecurityPortalCase, BillingCase):
         return self._run_billing(day.isoformat())
 
     def _run_autopay(self, day):
-        return self.env["security.autopay.attempt"]._security_run_autopay(date_ref=day)
+        return self.env["security.autopay.attempt"]._run_autopay(date_ref=day)
 
     def _run_dunning(self, day):
         return self.env["contract.contract"]._security_run_dunning(date_ref=day)
@@ -185,6 +185,6 @@ class ScenarioCase(SecurityPortalCase, BillingCase):
         """The export cron's first step: queue the due connectors (and clear
         their requests). Returns the trigger of our connector's queued export
         ("requested": a payment or status change asked for it)."""
-        logs = self.env["security.app.connector"]._security_queue_due_exports()
+        logs = self.env["security.app.connector"]._queue_due_exports()
         self.connector.invalidate_recordset()
         return logs.filtered(lambda log: log.connector_id == self.connector).trigger

@@ -58,7 +58,7 @@ class BillingCase(SecurityBillingCase):
     def _run_billing(self, date_ref):
         """Run the billing of the current company on ``date_ref``: start the
         run, then run its jobs."""
-        run = self.runs._security_start(trigger="manual", date_ref=self._date(date_ref))
+        run = self.runs._start(trigger="manual", date_ref=self._date(date_ref))
         self._perform_run_jobs(run)
         return run
 

@@ -8,18 +8,18 @@ from datetime import timedelta
 from functools import partial
 from uuid import uuid4
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import AccessError
 from odoo.service.model import retrying
-from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+from odoo.tests import HttpCase, TransactionCase, tagged
 
-from ..common import SecurityBillingCase
+from ..common import RpcUsersMixin, SecurityBillingCase
 
 API = "security.billing.api"
 
 
 @tagged("post_install", "-at_install")
-class TestApiXmlrpc(SecurityBillingCase, HttpCase):
+class TestApiXmlrpc(RpcUsersMixin, SecurityBillingCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -32,14 +32,7 @@ class TestApiXmlrpc(SecurityBillingCase, HttpCase):
             "sb_portal": "base.group_portal",
         }
         for login, group in users.items():
-            user = new_test_user(
-                cls.env,
-                login=login,
-                groups=group,
-                password=cls._password(login),
-                company_id=cls.company.id,
-                company_ids=[Command.set(cls.company.ids)],
-            )
+            user = cls._create_rpc_user(login, group, cls.company)
             setattr(cls, f"{login[3:]}_user", user)
         cls.partner = cls._create_subscriber("Api Subscriber")
         cls.contract = cls._create_mmr_contract(
@@ -51,21 +44,9 @@ class TestApiXmlrpc(SecurityBillingCase, HttpCase):
         cls.site = cls._create_site(cls.partner, cls.contract, device_id="0000af49")
         cls.ref = cls.partner.security_account_ref
 
-    @staticmethod
-    def _password(login):
-        return f"{login}-Secret-1"
-
     def _call(self, method, *args, user=None, **kwargs):
-        user = user or self.api_user
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname,
-            user.id,
-            self._password(user.login),
-            API,
-            method,
-            list(args),
-            kwargs,
-        )
+        """A method of the integrator API, as the API user by default."""
+        return self._rpc(user or self.api_user, API, method, *args, **kwargs)
 
     def _assert_fault(self, pattern, method, *args, code=2, user=None, **kwargs):
         with self.assertRaises(xmlrpc.client.Fault) as caught:

@@ -181,7 +181,7 @@ class TestAppExport(SecurityBillingCase):
 
     # ------------------------------------------------------------------- file
     def test_golden_file(self):
-        payload = self.connector._security_build_payload(now=NOW)
+        payload = self.connector._build_payload(now=NOW)
         self.assertEqual(payload["filename"], "2024-03-15-10-20-30.json")
         self.assertEqual(
             payload["content"], self._golden().replace("USD", self.currency)
@@ -196,7 +196,7 @@ class TestAppExport(SecurityBillingCase):
         self.assertEqual(rows[1]["blocked"], "true")
 
     def test_invalid_sites_left_out_and_reported(self):
-        payload = self.connector._security_build_payload(now=NOW)
+        payload = self.connector._build_payload(now=NOW)
         reasons = {item["site_id"]: item["reason"] for item in payload["skipped_sites"]}
         self.assertEqual(payload["skipped"], 3)
         self.assertEqual(
@@ -211,7 +211,7 @@ class TestAppExport(SecurityBillingCase):
 
     def test_native_values(self):
         self.connector.value_style = "native"
-        payload = self.connector._security_build_payload(now=NOW)
+        payload = self.connector._build_payload(now=NOW)
         first = payload["content"].splitlines()[1]
         self.assertEqual(
             first,
@@ -225,7 +225,7 @@ class TestAppExport(SecurityBillingCase):
 
     def test_csv_and_webhook_serializers(self):
         csv_connector = self.connector.copy({"vendor": "csv", "site_vendor": "ajax"})
-        payload = csv_connector._security_build_payload(now=NOW)
+        payload = csv_connector._build_payload(now=NOW)
         self.assertEqual(payload["filename"], "2024-03-15-10-20-30.csv")
         lines = payload["content"].splitlines()
         self.assertEqual(
@@ -236,7 +236,7 @@ class TestAppExport(SecurityBillingCase):
         )
         self.assertEqual(len(lines), 4)
         hook = self.connector.copy({"vendor": "webhook", "site_vendor": "ajax"})
-        data = json.loads(hook._security_build_payload(now=NOW)["content"])
+        data = json.loads(hook._build_payload(now=NOW)["content"])
         self.assertEqual(data["count"], 3)
         self.assertEqual(data["generatedAt"], "2024-03-15T10:20:30Z")
         self.assertEqual(
@@ -296,7 +296,7 @@ class TestAppExport(SecurityBillingCase):
         with self.assertRaisesRegex(UserError, r"vendor 'acme' .*_serialize\(\)"):
             self.connector._serialize([], NOW)
         server = self._serve([(200, "accepted", 0)])
-        log = self.connector._security_export()
+        log = self.connector._export()
         self.assertEqual(log.state, "failed")
         self.assertIn("'acme'", log.error)
         self.assertFalse(server.requests)
@@ -313,7 +313,7 @@ class TestAppExport(SecurityBillingCase):
                 name=f"Paxton {number}",
             )
         connector = self.connector.copy({"vendor": "csv", "site_vendor": "paxton"})
-        content = connector._security_build_payload(now=NOW)["content"]
+        content = connector._build_payload(now=NOW)["content"]
         parsed = list(csv.reader(io.StringIO(content)))
         self.assertEqual(
             sorted(row[0] for row in parsed[1:]),
@@ -329,13 +329,13 @@ class TestAppExport(SecurityBillingCase):
         with self.assertRaises(ValidationError):
             self.connector.site_domain = "[('no_such_field', '=', 1)]"
         self.connector.site_domain = "[('device_id', '=', '0000AF49')]"
-        payload = self.connector._security_build_payload(now=NOW)
+        payload = self.connector._build_payload(now=NOW)
         self.assertEqual(payload["records"], 1)
 
     # ----------------------------------------------------------------- upload
     def test_upload_500_then_200_is_retried_and_logged(self):
         server = self._serve([(500, "try later", 0), (200, "accepted", 0)])
-        log = self.connector._security_export()
+        log = self.connector._export()
         self.assertEqual(log.state, "done")
         self.assertEqual(log.attempts, 2)
         self.assertEqual(
@@ -358,7 +358,7 @@ class TestAppExport(SecurityBillingCase):
 
     def test_upload_401_is_not_retried(self):
         server = self._serve([(401, "bad credentials", 0)])
-        log = self.connector._security_export()
+        log = self.connector._export()
         self.assertEqual(log.state, "failed")
         self.assertEqual(log.attempts, 1)
         self.assertEqual(log.http_status, 401)
@@ -370,7 +370,7 @@ class TestAppExport(SecurityBillingCase):
     def test_upload_read_timeout_is_retried_then_fails(self):
         self.connector.write({"read_timeout": 0.5, "retry_count": 1})
         server = self._serve([(200, "too late", 1.5)])
-        log = self.connector._security_export()
+        log = self.connector._export()
         self.assertEqual(log.state, "failed")
         self.assertEqual(log.attempts, 2)
         self.assertIn("Timeout", log.error)
@@ -379,7 +379,7 @@ class TestAppExport(SecurityBillingCase):
 
     def test_response_body_is_truncated(self):
         self._serve([(200, "x" * 5000, 0)])
-        log = self.connector._security_export()
+        log = self.connector._export()
         self.assertEqual(len(log.response_body), 1000)
 
     def test_bearer_webhook_posts_json(self):
@@ -390,7 +390,7 @@ class TestAppExport(SecurityBillingCase):
         server = RecordingServer([(202, "", 0)]).start()
         self.addCleanup(server.stop)
         hook.upload_url = server.url
-        log = hook._security_export()
+        log = hook._export()
         self.assertEqual(log.state, "done")
         request = server.requests[0]
         self.assertEqual(request["headers"]["Authorization"], "Bearer tok-123")
@@ -406,11 +406,11 @@ class TestAppExport(SecurityBillingCase):
         server = RecordingServer([(200, "ok", 0)]).start()
         self.addCleanup(server.stop)
         hook.upload_url = server.url
-        self.assertEqual(hook._security_export().record_count, 3)
-        second = hook._security_export()
+        self.assertEqual(hook._export().record_count, 3)
+        second = hook._export()
         self.assertEqual((second.state, second.record_count), ("empty", 0))
         self._pay(self.partner_a, 300.0)
-        third = hook._security_export()
+        third = hook._export()
         self.assertEqual(third.record_count, 1)
         records = json.loads(server.requests[-1]["body"])["records"]
         self.assertEqual(records[0]["hubId"], "0000AF49")

@@ -6,10 +6,9 @@ uploads go to the local recording server of ``test_app_export``.
 
 import xmlrpc.client
 
-from odoo import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
-from ..common import SecurityBillingCase
+from ..common import RpcUsersMixin, SecurityBillingCase
 from .test_app_export import RecordingServer
 
 CONNECTOR = "security.app.connector"
@@ -17,7 +16,7 @@ LOG = "security.app.export.log"
 
 
 @tagged("post_install", "-at_install")
-class TestAppExportAccess(SecurityBillingCase, HttpCase):
+class TestAppExportAccess(RpcUsersMixin, SecurityBillingCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -36,14 +35,7 @@ class TestAppExportAccess(SecurityBillingCase, HttpCase):
             setattr(
                 cls,
                 f"{name}_user",
-                new_test_user(
-                    cls.env,
-                    login=login,
-                    groups=groups,
-                    password=cls._password(login),
-                    company_id=company.id,
-                    company_ids=[Command.set(company.ids)],
-                ),
+                cls._create_rpc_user(login, groups, company),
             )
         partner = cls._create_subscriber("Hub owner")
         contract = cls._create_mmr_contract(partner, price=30.0)
@@ -66,30 +58,16 @@ class TestAppExportAccess(SecurityBillingCase, HttpCase):
         self.addCleanup(self.server.stop)
         self.connector.upload_url = self.server.url
 
-    @staticmethod
-    def _password(login):
-        return f"{login}-Secret-1"
-
-    def _call(self, user, model, method, *args):
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname,
-            user.id,
-            self._password(user.login),
-            model,
-            method,
-            list(args),
-        )
-
     def _assert_refused(self, user, model, method, ids):
         logs = self.env[LOG].search_count([])
         with self.assertRaises(xmlrpc.client.Fault) as caught:
-            self._call(user, model, method, ids)
+            self._rpc(user, model, method, ids)
         self.assertEqual(self.server.requests, [], "something was uploaded")
         self.assertEqual(self.env[LOG].search_count([]), logs)
         return caught.exception.faultString
 
     def test_manager_exports_now(self):
-        action = self._call(
+        action = self._rpc(
             self.manager_user, CONNECTOR, "action_export_now", self.connector.ids
         )
         log = self.env[LOG].browse(action["res_id"])
@@ -110,11 +88,11 @@ class TestAppExportAccess(SecurityBillingCase, HttpCase):
                 )
 
     def test_logs_are_downloaded_by_those_who_read_them(self):
-        log = self.connector._security_export()
+        log = self.connector._export()
         self.server.requests.clear()
-        action = self._call(self.billing_user, LOG, "action_download", log.ids)
+        action = self._rpc(self.billing_user, LOG, "action_download", log.ids)
         self.assertIn(f"/web/content/{log.attachment_id.id}", action["url"])
-        action = self._call(
+        action = self._rpc(
             self.billing_user, CONNECTOR, "action_download_file", self.connector.ids
         )
         self.assertIn("/web/content/", action["url"])

@@ -25,7 +25,7 @@ class TestAppExportBlocked(DunningCase):
         )
 
     def _blocked_in_file(self):
-        rows, skipped = self.connector._security_collect_rows()
+        rows, skipped = self.connector._collect_rows()
         self.assertEqual((len(rows), skipped), (1, []))
         return rows[0][BLOCKED]
 

@@ -25,7 +25,7 @@ from .dunning_common import DunningCase
 @tagged("post_install", "-at_install")
 class TestAutopay(DunningCase):
     def _autopay(self, days=0):
-        return self.env["security.autopay.attempt"]._security_run_autopay(
+        return self.env["security.autopay.attempt"]._run_autopay(
             date_ref=self._days(days)
         )
 
@@ -220,7 +220,7 @@ class TestAutopay(DunningCase):
         with (
             patch.object(
                 SecurityAutopayAttempt,
-                "_security_finish",
+                "_finish",
                 side_effect=RuntimeError("worker killed"),
             ),
             mute_logger("odoo.addons.security_billing.models.security_autopay_attempt"),
@@ -328,9 +328,9 @@ class TestAutopay(DunningCase):
 
     def test_api_autopay_flag(self):
         api = self.env["security.billing.api"]
-        self.assertFalse(api._security_api_autopay(self.partner))
+        self.assertFalse(api._api_autopay(self.partner))
         self._save_method("done")
-        self.assertTrue(api._security_api_autopay(self.partner))
+        self.assertTrue(api._api_autopay(self.partner))
 
 
 @tagged("post_install", "-at_install")
@@ -340,7 +340,7 @@ class TestAutopayRace(CommittedRaceCase):
     The test cursor serializes everything, so the fixture (subscriber, MMR
     contract, posted invoice, saved demo method) is committed through
     registry cursors, each worker runs the cron's code
-    (``_security_run_autopay(commit=True)``) in its own cursor and thread,
+    (``_run_autopay(commit=True)``) in its own cursor and thread,
     and everything committed is deleted afterwards. The run only looks at
     this test's invoice (its real candidate query, filtered), so other data
     of the database is never charged.
@@ -459,7 +459,7 @@ class TestAutopayRace(CommittedRaceCase):
             with self.registry.cursor() as cr:
                 out[name, "pid"] = cr._cnx.get_backend_pid()
                 env = self._env(cr)
-                attempts = env["security.autopay.attempt"]._security_run_autopay(
+                attempts = env["security.autopay.attempt"]._run_autopay(
                     date_ref=self.today, commit=True
                 )
                 out[name] = attempts.ids
@@ -471,7 +471,7 @@ class TestAutopayRace(CommittedRaceCase):
 
         Records each worker's candidates (the real query, filtered).
         """
-        candidates = SecurityAutopayAttempt._security_candidate_invoice_ids
+        candidates = SecurityAutopayAttempt._candidate_invoice_ids
         send = DemoTransaction._send_payment_request
         invoice_id = self.invoice_id
 
@@ -489,7 +489,7 @@ class TestAutopayRace(CommittedRaceCase):
         return (
             patch.object(
                 SecurityAutopayAttempt,
-                "_security_candidate_invoice_ids",
+                "_candidate_invoice_ids",
                 autospec=True,
                 side_effect=only_ours,
             ),

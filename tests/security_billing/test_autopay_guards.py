@@ -1,9 +1,9 @@
 """Autopay never charges twice: each guard on its own.
 
 The run has two guards against a second charge of one invoice: the SQL that
-picks the candidate invoices (``_security_candidate_invoice_ids``) and, under
-the invoice lock, the check of its last attempt (``_security_charge_invoice``
-/ ``_security_may_charge``). Through the whole run each hides the other, so
+picks the candidate invoices (``_candidate_invoice_ids``) and, under
+the invoice lock, the check of its last attempt (``_charge_invoice``
+/ ``_may_charge``). Through the whole run each hides the other, so
 here each is called alone: a last attempt pending, then done, must create no
 new attempt and no new transaction.
 
@@ -24,16 +24,14 @@ class TestAutopayGuards(DunningCase):
         return self.env["security.autopay.attempt"].sudo()
 
     def _autopay(self, days=0):
-        return self._attempt_model._security_run_autopay(date_ref=self._days(days))
+        return self._attempt_model._run_autopay(date_ref=self._days(days))
 
     def _charge(self, invoice, days=0):
         """The guarded step alone: lock the invoice and charge it if allowed."""
-        return self._attempt_model._security_charge_invoice(
-            invoice.id, self._days(days)
-        )
+        return self._attempt_model._charge_invoice(invoice.id, self._days(days))
 
     def _candidates(self, days=0):
-        return self._attempt_model._security_candidate_invoice_ids(self._days(days))
+        return self._attempt_model._candidate_invoice_ids(self._days(days))
 
     def _attempts(self, invoice):
         return self._attempt_model.search(

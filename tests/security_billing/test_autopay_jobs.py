@@ -12,7 +12,6 @@ from odoo.tests import tagged
 from odoo.addons.payment_demo.models.payment_transaction import (
     PaymentTransaction as DemoTransaction,
 )
-from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -51,25 +50,9 @@ class TestAutopayJobs(DunningCase):
             [("invoice_ids", "in", invoice.ids)]
         )
 
-    def _run_as_runner(self, job):
-        """Run one stored job as queue_job's runner does (without commits):
-        a retryable error postpones it (pending, retry counted)."""
-        job.set_started()
-        job.store()
-        try:
-            with self.env.cr.savepoint():
-                job.perform()
-        except RetryableJobError as err:
-            job.postpone(result=str(err), seconds=err.seconds)
-            job.set_pending(reset_retry=False)
-            job.store()
-            return
-        job.set_done()
-        job.store()
-
     def _enqueue_ours(self, invoice):
         """Enqueue the due charges; the stored job of ``invoice``'s charge."""
-        self.Attempt._security_enqueue_autopay(self.today)
+        self.Attempt._enqueue_autopay(self.today)
         jobs = self._stored_jobs(invoice)
         self.assertEqual(len(jobs), 1)
         return Job.load(self.env, jobs.uuid)
@@ -82,7 +65,7 @@ class TestAutopayJobs(DunningCase):
             ours = [job for job in trap.enqueued_jobs if job.args[0] == invoice.id]
             self.assertEqual(len(ours), 1)
             job = ours[0]
-            self.assertEqual(job.method_name, "_security_charge_job")
+            self.assertEqual(job.method_name, "_charge_job")
             self.assertEqual(job.args, (invoice.id, 1, self.today))
             self.assertEqual(job.channel, CHANNEL)
             self.assertEqual(job.identity_key, self._key(invoice))
@@ -102,8 +85,8 @@ class TestAutopayJobs(DunningCase):
     def test_enqueuing_twice_gives_one_job_per_charge(self):
         self._save_method("done")
         invoice = self._mmr_invoice(self.contract, 30.0)
-        first = self.Attempt._security_enqueue_autopay(self.today)
-        second = self.Attempt._security_enqueue_autopay(self.today)
+        first = self.Attempt._enqueue_autopay(self.today)
+        second = self.Attempt._enqueue_autopay(self.today)
         self.assertEqual(len(first), len(second))
         self.assertEqual([job.uuid for job in first], [job.uuid for job in second])
         self.assertEqual(len(self._stored_jobs(invoice)), 1)
@@ -120,14 +103,14 @@ class TestAutopayJobs(DunningCase):
         self.assertEqual(invoice.payment_state, "paid")
         # the same job again (requeued by hand, replayed): nothing more
         self.assertEqual(
-            self.Attempt._security_charge_job(invoice.id, 1, self.today),
+            self.Attempt._charge_job(invoice.id, 1, self.today),
             "Nothing to charge.",
         )
         self.assertEqual(self._attempts(invoice), attempt)
         self.assertEqual(len(self._txs(invoice)), 1)
         self.assertEqual(len(attempt.transaction_id.payment_id), 1)
         # and the next cron enqueues nothing for it
-        self.Attempt._security_enqueue_autopay(self.today)
+        self.Attempt._enqueue_autopay(self.today)
         self.assertFalse(self._stored_jobs(invoice, 2))
         self.assertEqual(len(self._stored_jobs(invoice)), 1)
 
@@ -140,7 +123,7 @@ class TestAutopayJobs(DunningCase):
         first = self._enqueue_ours(invoice)
         first.set_started()
         first.store()
-        self.Attempt._security_enqueue_autopay(self.today)
+        self.Attempt._enqueue_autopay(self.today)
         jobs = self._stored_jobs(invoice)
         self.assertEqual(len(jobs), 2)
         second = Job.load(
@@ -198,7 +181,7 @@ class TestAutopayJobs(DunningCase):
         self.assertEqual(len(self._notices("autopay_failed")), 1)
         self.assertEqual(invoice.payment_state, "not_paid")
         # the next cron has no charge to make for it
-        self.Attempt._security_enqueue_autopay(self.today)
+        self.Attempt._enqueue_autopay(self.today)
         self.assertFalse(self._stored_jobs(invoice, 2))
 
     def test_provider_refusal_schedules_the_next_attempt(self):

@@ -194,9 +194,7 @@ class TestBalances(BillingCase):
                 self.assertEqual(credit["security_credit"], 50.0)
                 self.assertEqual(credit["security_past_due"], 0.0)
                 self.assertFalse(credit["security_oldest_due_date"])
-                debts = dunning._security_debt_rows(
-                    self.contract | credit_only, self._date(day)
-                )
+                debts = dunning._debt_rows(self.contract | credit_only, self._date(day))
                 self.assertEqual(
                     debts[self.contract.id],
                     {

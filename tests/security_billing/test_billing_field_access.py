@@ -5,14 +5,15 @@ overrides."""
 import xmlrpc.client
 
 from odoo import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
 from odoo.addons.security_billing.tools import account_ref
 
+from ..common import RpcUsersMixin
 from .dunning_common import DunningCase
 
 
-class BillingFieldAccessCase(DunningCase, HttpCase):
+class BillingFieldAccessCase(RpcUsersMixin, DunningCase, HttpCase):
     """Two subscribers with their saved methods, and four kinds of users, all
     with contact rights: an employee without billing rights, a billing user,
     a billing manager and the administrator."""
@@ -29,14 +30,7 @@ class BillingFieldAccessCase(DunningCase, HttpCase):
             "security_billing.group_security_billing_manager",
         }
         for login, groups in users.items():
-            user = new_test_user(
-                cls.env,
-                login=login,
-                groups=groups,
-                password=cls._password(login),
-                company_id=company.id,
-                company_ids=[Command.set(company.ids)],
-            )
+            user = cls._create_rpc_user(login, groups, company)
             setattr(cls, login[3:], user)
         cls.admin = cls.env.ref("base.user_admin")
         cls.admin.write(
@@ -50,21 +44,6 @@ class BillingFieldAccessCase(DunningCase, HttpCase):
         cls.contract_b = cls._create_mmr_contract(cls.partner_b, price=30.0)
         cls.token_a = cls._create_token(cls.partner)
         cls.token_b = cls._create_token(cls.partner_b)
-
-    @staticmethod
-    def _password(login):
-        return f"{login}-Secret-14"
-
-    def _rpc(self, user, model, method, *args, **kwargs):
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname,
-            user.id,
-            self._password(user.login),
-            model,
-            method,
-            list(args),
-            kwargs,
-        )
 
     def _assert_refused(self, pattern, user, model, method, *args, **kwargs):
         with self.assertRaises(
@@ -159,9 +138,7 @@ class TestAutopayTokenOwnership(BillingFieldAccessCase):
         self.assertEqual(self.contract_b.security_autopay_token_id, self.token_b)
 
     def _assert_foreign_token_not_charged(self, invoice):
-        attempt = self.env["security.autopay.attempt"]._security_run_autopay(
-            date_ref=self.today
-        )
+        attempt = self.env["security.autopay.attempt"]._run_autopay(date_ref=self.today)
         self.assertEqual(attempt.invoice_id, invoice)
         self.assertEqual(attempt.state, "stopped")
         self.assertRegex(attempt.error, "does not belong to the billed customer")
@@ -175,9 +152,7 @@ class TestAutopayTokenOwnership(BillingFieldAccessCase):
         self.assertEqual(invoice.payment_state, "not_paid")
         # the next runs do not try again with the same method
         self.assertFalse(
-            self.env["security.autopay.attempt"]._security_run_autopay(
-                date_ref=self._days(5)
-            )
+            self.env["security.autopay.attempt"]._run_autopay(date_ref=self._days(5))
         )
 
     def test_foreign_token_set_before_not_charged_subscriber(self):
@@ -276,13 +251,8 @@ class TestSubscriberFieldsAccess(BillingFieldAccessCase):
     def test_accountant_without_billing_rights_edits_other_payments(self):
         """Code reading the subscriber flag for users without billing rights
         reads it as the system: their own work goes on."""
-        accountant = new_test_user(
-            self.env,
-            login="sb_accountant",
-            groups="account.group_account_invoice",
-            password=self._password("sb_accountant"),
-            company_id=self.company.id,
-            company_ids=[Command.set(self.company.ids)],
+        accountant = self._create_rpc_user(
+            "sb_accountant", "account.group_account_invoice", self.company
         )
         supplier = self.env["res.partner"].create({"name": "Plain Supplier"})
         payment = self.env["account.payment"].create(

@@ -37,7 +37,7 @@ class TestBillingRunJobs(BillingCase):
 
     def _start(self, date_ref="2025-03-01", runs=None):
         runs = runs if runs is not None else self.runs
-        return runs._security_start(trigger="manual", date_ref=self._date(date_ref))
+        return runs._start(trigger="manual", date_ref=self._date(date_ref))
 
     def test_start_enqueues_one_job_per_chunk_in_the_billing_channel(self):
         with trap_jobs() as trap:
@@ -45,8 +45,8 @@ class TestBillingRunJobs(BillingCase):
             trap.assert_jobs_count(3)
             chunks = run.chunk_ids.sorted("sequence")
             for chunk in chunks:
-                trap.assert_jobs_count(1, only=chunk._security_run_chunk)
-                trap.assert_enqueued_job(chunk._security_run_chunk)
+                trap.assert_jobs_count(1, only=chunk._run_chunk)
+                trap.assert_enqueued_job(chunk._run_chunk)
             jobs = trap.enqueued_jobs
             self.assertEqual({job.channel for job in jobs}, {CHANNEL})
             # each chunk is its own job: distinct identities
@@ -86,7 +86,7 @@ class TestBillingRunJobs(BillingCase):
         self.assertEqual(set(stored.mapped("channel")), {CHANNEL})
         self.assertEqual(set(stored.mapped("state")), {"pending"})
         self.assertEqual(set(stored.mapped("model_name")), {self.Chunk._name})
-        self.assertEqual(set(stored.mapped("method_name")), {"_security_run_chunk"})
+        self.assertEqual(set(stored.mapped("method_name")), {"_run_chunk"})
         jobs = self._run_jobs(run)
         expected = [
             # chunks done, contracts, invoices, progress, state
@@ -129,7 +129,7 @@ class TestBillingRunJobs(BillingCase):
         with self.assertRaisesRegex(UserError, "already in progress"):
             self._start()
         # the cron skips the company instead
-        cron_runs = self.runs._security_run_all_companies(self._date("2025-03-01"))
+        cron_runs = self.runs._run_all_companies(self._date("2025-03-01"))
         self.assertNotIn(self.company, cron_runs.company_id)
         self.assertEqual(
             self.runs.search(

@@ -2,9 +2,7 @@
 
 import threading
 from unittest.mock import patch
-from uuid import uuid4
 
-from odoo import Command
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.controllers.main import RunJobController
@@ -39,51 +37,14 @@ class TestBillingRunChunksRace(CommittedRaceCase):
         super().setUp()
 
     def _create_fixture(self):
-        tag = uuid4().hex[:8]
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            company = env.ref("base.main_company")
-            journal = env["account.journal"].search(
-                [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
-            )
-            product = self._create_mmr_product(env, tag)
-            partners = env["res.partner"].create(
-                [
-                    {
-                        "name": f"Race chunks {tag} {i}",
-                        "security_is_subscriber": True,
-                        "company_id": company.id,
-                    }
-                    for i in range(CONTRACTS + 1)
-                ]
-            )
-            contracts = env["contract.contract"].create(
-                [
-                    self._mmr_contract_vals(
-                        f"MMR chunks {tag} {i}", partner, product, journal_id=journal.id
-                    )
-                    for i, partner in enumerate(partners[:CONTRACTS])
-                ]
+            company, journal, product, partners, contracts = self._create_due_contracts(
+                env, "Race chunks", CONTRACTS
             )
             # a number of today is already posted in the journal
             previous = env["account.move"].create(
-                {
-                    "move_type": "out_invoice",
-                    "partner_id": partners[-1].id,
-                    "company_id": company.id,
-                    "journal_id": journal.id,
-                    "invoice_date": self.today,
-                    "invoice_line_ids": [
-                        Command.create(
-                            {
-                                "name": "Survey",
-                                "quantity": 1,
-                                "price_unit": 100.0,
-                                "tax_ids": [Command.clear()],
-                            }
-                        )
-                    ],
-                }
+                self._invoice_vals(partners[-1], journal, "Survey")
             )
             previous.action_post()
             params = env["ir.config_parameter"]
@@ -98,21 +59,7 @@ class TestBillingRunChunksRace(CommittedRaceCase):
     def _delete_fixture(self):
         with self.registry.cursor() as cr:
             env = self._env(cr, force_delete=True)
-            moves = env["account.move"].search(
-                [("partner_id", "in", self.partner_ids)], order="id desc"
-            )
-            moves.filtered(lambda m: m.state == "posted").button_draft()
-            moves.unlink()
-            if isinstance(self.out.get("run"), int):
-                run = env["security.billing.run"].browse(self.out["run"])
-                env["queue.job"].search(
-                    [("uuid", "in", run.chunk_ids.mapped("job_uuid"))]
-                ).unlink()
-                run.error_ids.unlink()
-                run.unlink()
-            env["contract.contract"].browse(self.contract_ids).unlink()
-            env["product.product"].browse(self.product_id).unlink()
-            env["res.partner"].browse(self.partner_ids).unlink()
+            self._delete_billed(env, self.out.get("run"))
             env["ir.config_parameter"].set_param(
                 "security_billing.billing_run_batch_size", self.batch_size or False
             )
@@ -123,7 +70,7 @@ class TestBillingRunChunksRace(CommittedRaceCase):
             run = (
                 self._env(cr)["security.billing.run"]
                 .with_company(self.company_id)
-                ._security_start(trigger="manual", date_ref=self.today)
+                ._start(trigger="manual", date_ref=self.today)
             )
             self.out["run"] = run.id
             return run.chunk_ids.sorted("sequence").mapped("job_uuid")
@@ -144,7 +91,7 @@ class TestBillingRunChunksRace(CommittedRaceCase):
     def test_two_chunks_posting_at_once_number_without_gap_or_duplicate(self):
         out = self.out
         entered, release = threading.Event(), threading.Event()
-        domain = SecurityBillingRun._security_contracts_domain
+        domain = SecurityBillingRun._contracts_domain
         number_after = AccountMove._security_number_after
         contract_ids = self.contract_ids
 
@@ -160,7 +107,7 @@ class TestBillingRunChunksRace(CommittedRaceCase):
         with (
             patch.object(
                 SecurityBillingRun,
-                "_security_contracts_domain",
+                "_contracts_domain",
                 autospec=True,
                 side_effect=only_ours,
             ),

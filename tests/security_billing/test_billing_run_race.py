@@ -2,9 +2,7 @@
 
 import threading
 from unittest.mock import patch
-from uuid import uuid4
 
-from odoo import Command
 from odoo.tests import tagged
 
 from odoo.addons.security_billing.models.account_move import AccountMove
@@ -55,51 +53,14 @@ class TestBillingRunNumberRace(CommittedRaceCase):
         super().setUp()
 
     def _create_fixture(self):
-        tag = uuid4().hex[:8]
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            company = env.ref("base.main_company")
-            journal = env["account.journal"].search(
-                [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
-            )
-            product = self._create_mmr_product(env, tag)
-            partners = env["res.partner"].create(
-                [
-                    {
-                        "name": f"Race numbering {tag} {i}",
-                        "security_is_subscriber": True,
-                        "company_id": company.id,
-                    }
-                    for i in range(CONTRACTS + 1)
-                ]
-            )
-            contracts = env["contract.contract"].create(
-                [
-                    self._mmr_contract_vals(
-                        f"MMR race {tag} {i}", partner, product, journal_id=journal.id
-                    )
-                    for i, partner in enumerate(partners[:CONTRACTS])
-                ]
+            company, journal, product, partners, contracts = self._create_due_contracts(
+                env, "Race numbering", CONTRACTS
             )
             previous, invoice = env["account.move"].create(
                 [
-                    {
-                        "move_type": "out_invoice",
-                        "partner_id": partners[-1].id,
-                        "company_id": company.id,
-                        "journal_id": journal.id,
-                        "invoice_date": self.today,
-                        "invoice_line_ids": [
-                            Command.create(
-                                {
-                                    "name": name,
-                                    "quantity": 1,
-                                    "price_unit": 100.0,
-                                    "tax_ids": [Command.clear()],
-                                }
-                            )
-                        ],
-                    }
+                    self._invoice_vals(partners[-1], journal, name)
                     for name in ("Survey", "Installation")
                 ]
             )
@@ -114,19 +75,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
 
     def _delete_fixture(self):
         with self.registry.cursor() as cr:
-            env = self._env(cr, force_delete=True)
-            moves = env["account.move"].search(
-                [("partner_id", "in", self.partner_ids)], order="id desc"
-            )
-            moves.filtered(lambda m: m.state == "posted").button_draft()
-            moves.unlink()
-            if isinstance(self.out.get("run"), int):
-                run = env["security.billing.run"].browse(self.out["run"])
-                run.error_ids.unlink()
-                run.unlink()
-            env["contract.contract"].browse(self.contract_ids).unlink()
-            env["product.product"].browse(self.product_id).unlink()
-            env["res.partner"].browse(self.partner_ids).unlink()
+            self._delete_billed(self._env(cr, force_delete=True), self.out.get("run"))
 
     # ---------------------------------------------------------------- workers
     def _run_billing(self, out):
@@ -142,7 +91,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
                     env["security.billing.run"]
                     .with_company(self.company_id)
                     .with_context(queue_job__no_delay=True)
-                    ._security_start(trigger="manual", date_ref=self.today)
+                    ._start(trigger="manual", date_ref=self.today)
                 )
                 out["run"] = run.id
         except Exception as exc:  # reported by the test thread
@@ -171,7 +120,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
 
     def _patches(self, out, entered=None, release=None):
         """Only this test's contracts; hold the run before the batch numbers."""
-        domain = SecurityBillingRun._security_contracts_domain
+        domain = SecurityBillingRun._contracts_domain
         number_after = AccountMove._security_number_after
         contract_ids = self.contract_ids
 
@@ -189,7 +138,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
         return (
             patch.object(
                 SecurityBillingRun,
-                "_security_contracts_domain",
+                "_contracts_domain",
                 autospec=True,
                 side_effect=only_ours,
             ),

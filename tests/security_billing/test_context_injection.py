@@ -2,16 +2,16 @@
 state: every call goes over XML-RPC to the test HTTP server with an
 attacker's ``context``, as an integrator or a billing user could send it."""
 
-from odoo import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
+from ..common import RpcUsersMixin
 from .dunning_common import DunningCase
 
 API = "security.billing.api"
 
 
 @tagged("post_install", "-at_install")
-class TestContextInjection(DunningCase, HttpCase):
+class TestContextInjection(RpcUsersMixin, DunningCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -20,38 +20,21 @@ class TestContextInjection(DunningCase, HttpCase):
             "sbctx_manager": "security_billing.group_security_billing_manager",
         }
         for login, group in users.items():
-            user = new_test_user(
-                cls.env,
-                login=login,
-                groups=group,
-                password=cls._password(login),
-                company_id=cls.company.id,
-                company_ids=[Command.set(cls.company.ids)],
-            )
+            user = cls._create_rpc_user(login, group, cls.company)
             setattr(cls, f"{login[6:]}_user", user)
         cls.ref = cls.partner.security_account_ref
         cls.other = cls._create_subscriber("Other Subscriber")
         cls.other_contract = cls._create_mmr_contract(cls.other, price=45.0)
 
-    @staticmethod
-    def _password(login):
-        return f"{login}-Secret-1"
-
-    def _rpc(self, model, method, *args, user=None, **kwargs):
-        user = user or self.api_user
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname,
-            user.id,
-            self._password(user.login),
-            model,
-            method,
-            list(args),
-            kwargs,
-        )
-
     def _register(self, amount, external_id, context):
         result = self._rpc(
-            API, "register_payment", self.ref, amount, external_id, context=context
+            self.api_user,
+            API,
+            "register_payment",
+            self.ref,
+            amount,
+            external_id,
+            context=context,
         )
         self.env.invalidate_all()
         return self.env["account.payment"].browse(result["payment_id"])
@@ -136,16 +119,16 @@ class TestContextInjection(DunningCase, HttpCase):
         """The cash payment form, created and confirmed over XML-RPC by a
         billing user with Odoo's ``default_`` keys of the payment."""
         wizard_id = self._rpc(
+            self.manager_user,
             "security.manual.payment",
             "create",
             {"partner_id": self.partner.id, "amount": 10.0},
-            user=self.manager_user,
         )
         self._rpc(
+            self.manager_user,
             "security.manual.payment",
             "action_confirm",
             [wizard_id],
-            user=self.manager_user,
             context=self._default_keys(),
         )
         self.env.invalidate_all()
@@ -212,9 +195,9 @@ class TestContextInjection(DunningCase, HttpCase):
         ):
             with self.subTest(context=context):
                 self._rpc(
+                    self.manager_user,
                     "contract.contract",
                     "cron_recurring_create_invoice",
-                    user=self.manager_user,
                     context=context,
                 )
                 self.env.invalidate_all()
@@ -233,9 +216,9 @@ class TestContextInjection(DunningCase, HttpCase):
             default_move_type="out_refund",
         )
         action = self._rpc(
+            self.manager_user,
             "security.billing.run",
             "action_security_run_billing_now",
-            user=self.manager_user,
             context=context,
         )
         self.env.invalidate_all()

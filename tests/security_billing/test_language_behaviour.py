@@ -62,10 +62,10 @@ class TestLanguageBehaviour(SecurityBillingCase):
                 "invoice_amount": 1234.5,
             }
         )
-        run._security_notify_done()
+        run._notify_done()
         body = str(run.message_ids[:1].body)
         self.assertIn("Запуск начислений завершён", body)
         self.assertIn("1&nbsp;234,50", body)  # no-break space, escaped
-        english = run._security_done_message("en_US")
+        english = run._done_message("en_US")
         self.assertIn("Billing run done", english)
         self.assertIn("1,234.50", english)

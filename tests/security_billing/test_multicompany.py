@@ -51,7 +51,7 @@ class TestMultiCompany(BillingCase):
             with self.subTest(record=record), self.assertRaises(AccessError):
                 record.with_user(self.user_b).read(["display_name"])
         # Company B's own billing run bills nothing of company A.
-        run_b = self.runs.with_user(self.user_b)._security_start(
+        run_b = self.runs.with_user(self.user_b)._start(
             date_ref=self._date("2025-06-01")
         )
         self._perform_run_jobs(run_b)

@@ -9,7 +9,6 @@ import requests
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.addons.security_billing.models.security_notification_log import (
@@ -36,7 +35,7 @@ class TestNotificationJobs(DunningCase):
         return self.env["sms.sms"].search([("partner_id", "=", self.partner.id)])
 
     def _claim(self, period="2025-01"):
-        notice = self.Log._security_claim_notice(
+        notice = self.Log._claim_notice(
             "past_due", self.contract, self.partner, period=period, amount=30.0
         )
         self.assertTrue(notice)
@@ -53,7 +52,7 @@ class TestNotificationJobs(DunningCase):
             .search(
                 [
                     ("model_name", "=", "security.notification.log"),
-                    ("method_name", "=", "_security_send_job"),
+                    ("method_name", "=", "_send_job"),
                     ("state", "in", ("pending", "enqueued", "started", "done")),
                 ]
             )
@@ -61,21 +60,6 @@ class TestNotificationJobs(DunningCase):
         jobs = jobs.filtered(lambda job: tuple(job.args) == self._range(notice))
         self.assertEqual(len(jobs), 1)
         return jobs
-
-    def _run_as_runner(self, job):
-        """Run one stored job as queue_job's runner does (without commits)."""
-        job.set_started()
-        job.store()
-        try:
-            with self.env.cr.savepoint():
-                job.perform()
-        except RetryableJobError as err:
-            job.postpone(result=str(err), seconds=err.seconds)
-            job.set_pending(reset_retry=False)
-            job.store()
-            return
-        job.set_done()
-        job.store()
 
     def test_cron_claims_and_enqueues_the_sending(self):
         self.company.security_low_balance_threshold = 10.0
@@ -95,7 +79,7 @@ class TestNotificationJobs(DunningCase):
             ]
             self.assertEqual(len(ours), 1)
             job = ours[0]
-            self.assertEqual(job.method_name, "_security_send_job")
+            self.assertEqual(job.method_name, "_send_job")
             self.assertEqual(job.channel, CHANNEL)
             self.assertTrue(job.identity_key)
             self.assertFalse(job.eta)
@@ -113,8 +97,8 @@ class TestNotificationJobs(DunningCase):
 
     def test_enqueuing_twice_gives_one_job_per_notice(self):
         notice = self._claim()
-        first = self.Log._security_enqueue_sending()
-        second = self.Log._security_enqueue_sending()
+        first = self.Log._enqueue_sending()
+        second = self.Log._enqueue_sending()
         self.assertEqual([job.uuid for job in first], [job.uuid for job in second])
         stored = self._stored_job(notice)
         self.assertEqual(stored.state, "pending")
@@ -122,12 +106,12 @@ class TestNotificationJobs(DunningCase):
         # a notice claimed meanwhile in the same id range joins the waiting job
         other = self._claim(period="2025-02")
         if self._range(other) == self._range(notice):
-            self.Log._security_enqueue_sending()
+            self.Log._enqueue_sending()
             self.assertEqual(self._stored_job(notice), stored)
 
     def test_running_the_job_twice_sends_once(self):
         notice = self._claim()
-        self.Log._security_enqueue_sending()
+        self.Log._enqueue_sending()
         stored = self._stored_job(notice)
         self._run_as_runner(Job.load(self.env, stored.uuid))
         self.assertEqual(stored.state, "done")
@@ -135,24 +119,24 @@ class TestNotificationJobs(DunningCase):
         self.assertEqual(len(self._mails()), 1)
         self.assertEqual(len(self._sms_records()), 1)
         # the same job again: nothing more is sent
-        result = self.Log._security_send_job(*self._range(notice))
+        result = self.Log._send_job(*self._range(notice))
         self.assertEqual(result, "0 notices sent")
         self.assertEqual(len(self._mails()), 1)
         self.assertEqual(len(self._sms_records()), 1)
         # nor does a notice claimed twice get sent twice
         self.assertFalse(
-            self.Log._security_claim_notice(
+            self.Log._claim_notice(
                 "past_due", self.contract, self.partner, period="2025-01"
             )
         )
 
     def test_transient_error_retries_the_job(self):
         notice = self._claim()
-        self.Log._security_enqueue_sending()
+        self.Log._enqueue_sending()
         stored = self._stored_job(notice)
         with patch.object(
             SecurityNotificationLog,
-            "_security_queue_sms",
+            "_queue_sms",
             autospec=True,
             side_effect=requests.exceptions.ConnectionError("gateway unreachable"),
         ):
@@ -177,19 +161,17 @@ class TestNotificationJobs(DunningCase):
                 raise ValueError("template error")
             return send_email(log)
 
-        send_email = SecurityNotificationLog._security_queue_email
+        send_email = SecurityNotificationLog._queue_email
         with (
             mute_logger(SecurityNotificationLog.__module__),
             patch.object(
                 SecurityNotificationLog,
-                "_security_queue_email",
+                "_queue_email",
                 autospec=True,
                 side_effect=queue_email,
             ),
         ):
-            self.Log._security_send_job(
-                min(broken.id, good.id), max(broken.id, good.id)
-            )
+            self.Log._send_job(min(broken.id, good.id), max(broken.id, good.id))
         self.assertEqual(broken.channels, "error")
         self.assertFalse(broken.mail_id)
         self.assertEqual(good.channels, "email,sms")

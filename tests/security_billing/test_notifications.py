@@ -12,7 +12,7 @@ NUMBER = "+32456001122"
 @tagged("post_install", "-at_install")
 class TestNotifications(DunningCase, SMSCase):
     def _run_notices(self, days=0):
-        return self.env["security.notification.log"]._security_run_notifications(
+        return self.env["security.notification.log"]._run_notifications(
             date_ref=self._days(days)
         )
 
@@ -33,10 +33,10 @@ class TestNotifications(DunningCase, SMSCase):
 
     def test_same_event_is_notified_once(self):
         notices = self.env["security.notification.log"]
-        first = notices._security_notify(
+        first = notices._notify(
             "past_due", self.contract, self.partner, period="2025-01", amount=30.0
         )
-        again = notices._security_notify(
+        again = notices._notify(
             "past_due", self.contract, self.partner, period="2025-01", amount=30.0
         )
         self.assertTrue(first)
@@ -47,9 +47,7 @@ class TestNotifications(DunningCase, SMSCase):
         self.assertIn("past due", self._mails().subject)
         self.assertEqual(self._sms_records().number, NUMBER)
         # another period is another event
-        notices._security_notify(
-            "past_due", self.contract, self.partner, period="2025-02"
-        )
+        notices._notify("past_due", self.contract, self.partner, period="2025-02")
         self.assertEqual(len(self._mails()), 2)
         # the queued SMS goes out through Odoo's SMS gateway
         with self.mockSMSGateway():
@@ -132,14 +130,14 @@ class TestNotifications(DunningCase, SMSCase):
     def test_channels_follow_contact_data_and_settings(self):
         notices = self.env["security.notification.log"]
         no_mobile = self._create_subscriber("Carol", email="carol@example.com")
-        log = notices._security_notify("restored", no_mobile, no_mobile)
+        log = notices._notify("restored", no_mobile, no_mobile)
         self.assertEqual(log.channels, "email")
         self.assertFalse(self._sms_records(no_mobile))
         self.company.security_notify_sms = False
-        log = notices._security_notify("restored", self.partner, self.partner)
+        log = notices._notify("restored", self.partner, self.partner)
         self.assertEqual(log.channels, "email")
         self.assertFalse(self._sms_records())
         nobody = self._create_subscriber("Dan")
-        log = notices._security_notify("restored", nobody, nobody)
+        log = notices._notify("restored", nobody, nobody)
         self.assertEqual(log.channels, "none")
         self.assertFalse(self._mails(nobody))

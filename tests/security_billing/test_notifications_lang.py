@@ -57,7 +57,7 @@ class TestNotificationsLanguage(DunningCase, SMSCase):
     def test_english_subscriber_stays_in_english(self):
         self.partner.lang = "en_US"
         self.env.user.lang = "ru_RU"
-        notice = self.env["security.notification.log"]._security_notify(
+        notice = self.env["security.notification.log"]._notify(
             "past_due", self.contract, self.partner, period="x", amount=1234.5
         )
         self.assertIn("your payment is past due", notice.mail_id.subject)

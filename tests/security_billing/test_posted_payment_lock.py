@@ -17,9 +17,9 @@ import json
 from datetime import timedelta
 
 from odoo import Command, fields
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
-from ..common import SecurityBillingCase
+from ..common import RpcUsersMixin, SecurityBillingCase
 
 LOCKED = (
     r"is posted: changing, cancelling, reversing or unreconciling posted "
@@ -34,7 +34,7 @@ class RpcError(Exception):
 
 
 @tagged("post_install", "-at_install")
-class TestPostedPaymentLockRpc(SecurityBillingCase, HttpCase):
+class TestPostedPaymentLockRpc(RpcUsersMixin, SecurityBillingCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -45,14 +45,7 @@ class TestPostedPaymentLockRpc(SecurityBillingCase, HttpCase):
             "sb_lock_manager": "security_billing.group_security_billing_manager",
         }
         for login, group in users.items():
-            user = new_test_user(
-                cls.env,
-                login=login,
-                groups=group,
-                password=cls._password(login),
-                company_id=cls.company.id,
-                company_ids=[Command.set(cls.company.ids)],
-            )
+            user = cls._create_rpc_user(login, group, cls.company)
             setattr(cls, login[8:], user)
         # an invoice of 30 paid by a payment of 50: 20 left as credit
         cls.paid_partner = cls._create_subscriber("Lock Paid")
@@ -67,10 +60,6 @@ class TestPostedPaymentLockRpc(SecurityBillingCase, HttpCase):
     def _payment_of(cls, partner, amount):
         result = cls._pay(partner, amount)
         return cls.env["account.payment"].browse(result["payment_id"])
-
-    @staticmethod
-    def _password(login):
-        return f"{login}-Secret-1"
 
     # ----------------------------------------------------------------- helpers
     def _rpc(self, user, model, method, *args, **kwargs):

@@ -276,25 +276,9 @@ RPC_SURFACE = {
         FRAMEWORK,
         "creates the report's SQL view at install; RPC refuses the name init",
     ),
-    ("security.billing.report.aging", "init"): (
+    ("security.billing.report.view.mixin", "init"): (
         FRAMEWORK,
-        "creates the report's SQL view at install; RPC refuses the name init",
-    ),
-    ("security.billing.report.collection", "init"): (
-        FRAMEWORK,
-        "creates the report's SQL view at install; RPC refuses the name init",
-    ),
-    ("security.billing.report.payment", "init"): (
-        FRAMEWORK,
-        "creates the report's SQL view at install; RPC refuses the name init",
-    ),
-    ("security.billing.report.rmr", "init"): (
-        FRAMEWORK,
-        "creates the report's SQL view at install; RPC refuses the name init",
-    ),
-    ("security.billing.report.subscriber", "init"): (
-        FRAMEWORK,
-        "creates the report's SQL view at install; RPC refuses the name init",
+        "creates each analysis' SQL view at install; RPC refuses the name init",
     ),
 }
 

@@ -13,10 +13,9 @@ from urllib.parse import urlencode
 
 from openpyxl import load_workbook
 
-from odoo import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
-from ..common import SecurityBillingCase
+from ..common import RpcUsersMixin, SecurityBillingCase
 
 REPORTS = (
     "security_billing.report_mmr_aging_xlsx",
@@ -30,7 +29,7 @@ HOSTILE_DEVICE = "-1+2"
 
 
 @tagged("post_install", "-at_install")
-class TestReportAccess(SecurityBillingCase, HttpCase):
+class TestReportAccess(RpcUsersMixin, SecurityBillingCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -45,14 +44,7 @@ class TestReportAccess(SecurityBillingCase, HttpCase):
         }
         for name, (groups, company) in users.items():
             login = f"sb_report_{name}"
-            user = new_test_user(
-                cls.env,
-                login=login,
-                groups=groups,
-                password=cls._password(login),
-                company_id=company.id,
-                company_ids=[Command.set(company.ids)],
-            )
+            user = cls._create_rpc_user(login, groups, company)
             setattr(cls, f"{name}_user", user)
         product = cls._create_mmr_product(HOSTILE_PRODUCT, 42.0)
         cls.debtor = cls._create_subscriber(HOSTILE_NAME)
@@ -61,10 +53,6 @@ class TestReportAccess(SecurityBillingCase, HttpCase):
         cls._create_site(
             cls.debtor, contract, vendor="paxton", device_id=HOSTILE_DEVICE
         )
-
-    @staticmethod
-    def _password(login):
-        return f"{login}-Secret-1"
 
     def _get(self, user, report, docids=None, **options):
         self.authenticate(user.login, self._password(user.login))
@@ -135,14 +123,14 @@ class TestReportAccess(SecurityBillingCase, HttpCase):
         for report in REPORTS:
             with self.subTest(report=report):
                 with self.assertRaises(xmlrpc.client.Fault) as caught:
-                    self.xmlrpc_object.execute_kw(
-                        self.env.cr.dbname,
-                        self.employee_user.id,
-                        self._password(self.employee_user.login),
+                    self._rpc(
+                        self.employee_user,
                         f"report.{report}",
                         "create_xlsx_report",
-                        [[], [], {"company_id": self.company.id}],
-                        {"context": {"active_model": WIZARD}},
+                        [],
+                        [],
+                        {"company_id": self.company.id},
+                        context={"active_model": WIZARD},
                     )
                 self.assertIn("Security Billing / User", caught.exception.faultString)
 

@@ -4,17 +4,17 @@ as an attacker would."""
 import base64
 import xmlrpc.client
 
-from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
+from ..common import RpcUsersMixin
 from .bank_common import IVAN, BankCase
 
 WIZARD = "security.debt.registry.wizard"
 
 
 @tagged("post_install", "-at_install")
-class TestDebtRegistryAccess(BankCase, HttpCase):
+class TestDebtRegistryAccess(RpcUsersMixin, BankCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -29,35 +29,13 @@ class TestDebtRegistryAccess(BankCase, HttpCase):
         }
         for name, (groups, company) in users.items():
             login = f"sb_debts_{name}"
-            user = new_test_user(
-                cls.env,
-                login=login,
-                groups=groups,
-                password=cls._password(login),
-                company_id=company.id,
-                company_ids=[Command.set(company.ids)],
-            )
+            user = cls._create_rpc_user(login, groups, company)
             setattr(cls, f"{name}_user", user)
-
-    @staticmethod
-    def _password(login):
-        return f"{login}-Secret-1"
-
-    def _call(self, user, model, method, *args, **kwargs):
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname,
-            user.id,
-            self._password(user.login),
-            model,
-            method,
-            list(args),
-            kwargs,
-        )
 
     def _export(self, user):
         """The billing user's wizard, run over XML-RPC: its id and action."""
-        wizard_id = self._call(user, WIZARD, "create", {"file_format": "csv"})
-        action = self._call(user, WIZARD, "action_export", [wizard_id])
+        wizard_id = self._rpc(user, WIZARD, "create", {"file_format": "csv"})
+        action = self._rpc(user, WIZARD, "action_export", [wizard_id])
         return wizard_id, action
 
     def test_billing_user_downloads_the_registry(self):
@@ -81,7 +59,7 @@ class TestDebtRegistryAccess(BankCase, HttpCase):
         for user in (self.colleague_user, self.other_user, self.employee_user):
             with self.subTest(user=user.login):
                 with self.assertRaises(xmlrpc.client.Fault):
-                    self._call(user, WIZARD, "read", [wizard_id], ["file"])
+                    self._rpc(user, WIZARD, "read", [wizard_id], ["file"])
                 self.authenticate(user.login, self._password(user.login))
                 response = self.url_open(action["url"])
                 self.assertIn(response.status_code, (403, 404))

@@ -54,6 +54,21 @@ class TestPortalLanguages(SecurityPortalCase):
         self.assertRegex(html, r">\s*45,00\s*<")
         self.assertFalse(re.search(r">\s*1,500\.00\s*<", html))
 
+    def test_bill_in_the_subscribers_language(self):
+        """Odoo renders the invoice report in the partner's language (our
+        addons do not override it): labels and amounts in Russian."""
+        install_languages(self.env, ["ru_RU"], ["account"])
+        invoice = self.alice_invoices[0]
+        self._login(self.alice_user)
+        response = self.url_open(f"/my/invoices/{invoice.id}?report_type=html")
+        self.assertEqual(response.status_code, 200)
+        html = response.content.decode()  # the report sends no charset
+        self.assertIn('data-oe-lang="ru_RU"', html)
+        self.assertIn("Описание", html)
+        self.assertIn("Всего", html)
+        self.assertNotIn("Description", html)
+        self.assertRegex(html, r">\s*30,00\s*<")
+
     def test_same_page_in_english_for_an_english_subscriber(self):
         self.alice.lang = self.alice_user.lang = "en_US"
         html = self._page(self.alice_user)

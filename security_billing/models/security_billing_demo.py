@@ -11,14 +11,14 @@ DEMO_LANGUAGES = {
         "subscriber": "Ирина Соколова",
         "street": "ул. Садовая, 12",
         "city": "Москва",
-        "accountant": "Ольга Бухгалтер",
+        "accountant": "Ольга Кузнецова",
     },
     "uk_UA": {
         "code": "uk",
         "subscriber": "Олена Коваленко",
         "street": "вул. Шевченка, 8",
         "city": "Київ",
-        "accountant": "Тетяна Бухгалтер",
+        "accountant": "Тетяна Мельник",
     },
 }
 
@@ -153,7 +153,7 @@ class SecurityBillingDemo(models.AbstractModel):
             "name": names["subscriber"],
             "security_is_subscriber": True,
             "lang": lang,
-            "email": f"subscriber_{names['code']}@example.com",
+            "email": f"{names['code']}.subscriber@example.com",
             "street": names["street"],
             "city": names["city"],
         }

@@ -4,12 +4,16 @@ status log and the customer notices of a status change."""
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from odoo.addons.queue_job.job import identity_exact
+
 SECURITY_STATES = [
     ("active", "Active"),
     ("warning", "Warning"),
     ("suspended", "Suspended"),
     ("terminated", "Terminated"),
 ]
+# MMR contracts per dunning job (an id range: ids are dense enough).
+DUNNING_CHUNK_SIZE = 1000
 # The service status: written by dunning (as the system) and by managers.
 SECURITY_STATUS_FIELDS = (
     "security_state",
@@ -262,16 +266,23 @@ class ContractContract(models.Model):
         return ended._security_update_state(date_ref=date_ref, origin="override")
 
     @api.model
-    def _cron_security_dunning(self, date_ref=None):
-        return self._security_run_dunning(date_ref=date_ref)
+    def _cron_security_dunning(self):
+        """The daily dunning as jobs: the overrides and promises that ended
+        are closed at once (few of them), then the MMR contracts are
+        recomputed by jobs of ``DUNNING_CHUNK_SIZE`` ids
+        (``_security_enqueue_dunning``)."""
+        date_ref = fields.Date.context_today(self)
+        self._security_close_ended_terms(date_ref)
+        return self._security_enqueue_dunning(date_ref)
 
     @api.model
     def _security_run_dunning(self, date_ref=None):
-        """The daily dunning: end the overrides whose date passed, expire
-        the promised payments not kept, then move every MMR contract of the
+        """The daily dunning at once, in this transaction (tests, scenarios,
+        small databases): end the overrides whose date passed, expire the
+        promised payments not kept, then move every MMR contract of the
         user's companies to the status its debt calls for (warning,
         suspended, or back to active), with a log line and a customer notice
-        per change.
+        per change. The cron does the same with jobs.
 
         :param date_ref: the day dunning runs for (default: today in the
             user's time zone); the day boundaries of the dunning rules count
@@ -279,12 +290,86 @@ class ContractContract(models.Model):
         :return: the changes, ``{contract_id: (old state, new state)}``
         """
         date_ref = date_ref or fields.Date.context_today(self)
+        self._security_close_ended_terms(date_ref)
+        contracts = self.search(self._security_dunning_domain())
+        return contracts._security_update_state(date_ref=date_ref, origin="cron")
+
+    @api.model
+    def _security_dunning_domain(self):
+        """The contracts dunning recomputes: MMR contracts of the user's
+        companies."""
+        return [
+            ("security_is_mmr", "=", True),
+            ("company_id", "in", self.env.companies.ids),
+        ]
+
+    @api.model
+    def _security_close_ended_terms(self, date_ref):
+        """End the overrides whose end date passed before ``date_ref`` and
+        expire the promised payments not kept by then (each recomputes the
+        status of its contracts)."""
+        ended = self.search(
+            self._security_dunning_domain()
+            + [
+                ("security_override_state", "!=", False),
+                ("security_override_until", "<", date_ref),
+            ]
+        )
+        ended._security_end_overrides(date_ref)
+        self.env["security.promised.payment"]._expire(date_ref)
+
+    @api.model
+    def _security_enqueue_dunning(self, date_ref):
+        """Enqueue the recomputation of the MMR contracts for ``date_ref``:
+        one job per id range of ``DUNNING_CHUNK_SIZE`` contracts, keyed by
+        day, companies and range (``identity_exact``: enqueuing again while
+        it waits returns the waiting job). Rerun-safe: a job recomputes its
+        contracts from their debt, whatever ran before.
+
+        :return: the jobs (``queue.job`` delayables)
+        :rtype: list
+        """
+        self.env["contract.contract"].flush_model(["security_is_mmr", "company_id"])
+        company_ids = sorted(self.env.companies.ids)
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT id / %s FROM contract_contract
+             WHERE security_is_mmr AND company_id IN %s ORDER BY 1
+            """,
+            [DUNNING_CHUNK_SIZE, tuple(company_ids)],
+        )
+        jobs = []
+        for (bucket,) in self.env.cr.fetchall():
+            first_id = bucket * DUNNING_CHUNK_SIZE
+            last_id = first_id + DUNNING_CHUNK_SIZE - 1
+            jobs.append(
+                self.with_delay(
+                    description=self.env._(
+                        "Dunning of %(date)s: contracts %(first)s to %(last)s",
+                        date=date_ref,
+                        first=first_id,
+                        last=last_id,
+                    ),
+                    identity_key=identity_exact,
+                )._security_dunning_job(date_ref, company_ids, first_id, last_id)
+            )
+        return jobs
+
+    @api.model
+    def _security_dunning_job(self, date_ref, company_ids, first_id, last_id):
+        """Job: recompute the status of the MMR contracts of ``company_ids``
+        whose ids are ``first_id`` to ``last_id``, for ``date_ref``.
+
+        :return: a summary for the job's result
+        :rtype: str
+        """
         contracts = self.search(
             [
                 ("security_is_mmr", "=", True),
-                ("company_id", "in", self.env.companies.ids),
+                ("company_id", "in", company_ids),
+                ("id", ">=", first_id),
+                ("id", "<=", last_id),
             ]
         )
-        contracts._security_end_overrides(date_ref)
-        self.env["security.promised.payment"]._expire(date_ref)
-        return contracts._security_update_state(date_ref=date_ref, origin="cron")
+        changes = contracts._security_update_state(date_ref=date_ref, origin="cron")
+        return f"{len(contracts)} contracts, {len(changes)} status changes"

@@ -57,6 +57,11 @@
         "views/menus.xml",
     ],
     "demo": ["demo/security_billing_demo.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "security_billing/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": True,
 }

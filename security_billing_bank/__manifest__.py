@@ -28,5 +28,6 @@
         "views/security_terminal_menus.xml",
         "views/security_bank_menus.xml",
     ],
+    "demo": ["demo/security_billing_bank_demo.xml"],
     "installable": True,
 }

@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "security/security_billing_portal_rules.xml",
         "views/portal_templates.xml",
+        "report/security_payment_receipt_report.xml",
         "views/res_config_settings_views.xml",
     ],
     "assets": {

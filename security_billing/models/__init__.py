@@ -39,4 +39,8 @@ from . import security_app_connector
 from . import security_app_connector_upload
 from . import security_app_connector_schedule
 from . import security_app_export_log
+from . import security_app_export_log_job
 from . import product_product
+from . import res_partner_service
+from . import contract_contract_frequency
+from . import contract_line_display

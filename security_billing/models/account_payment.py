@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import clean_context, float_compare, split_every
+from odoo.tools import clean_context, config, float_compare, split_every
+
+from ..tools.locks import hold_subscriber, lock_subscribers
 
 # Context of payments created and posted at once by the system.
 QUIET_CONTEXT = {
@@ -112,7 +114,8 @@ class AccountPayment(models.Model):
 
         The steps, each overridable like Odoo's ``account.payment.register``
         (``_init_payments`` → ``_post_payments`` → ``_reconcile_payments``):
-        ``_security_normalize_requests`` → ``_security_claim_requests`` →
+        ``_security_normalize_requests`` → ``_security_lock_subscribers`` →
+        ``_security_claim_requests`` →
         ``_security_new_request_indexes`` → ``_security_prepare_payments_vals``
         → ``_security_create_posted`` → ``_security_allocate`` →
         ``_security_payment_results`` → ``_security_record_claim_results``.
@@ -129,6 +132,7 @@ class AccountPayment(models.Model):
         """
         self = self.with_context(clean_context(self.env.context))
         requests = self._security_normalize_requests(requests)
+        self._security_lock_subscribers(requests)
         claims = self._security_claim_requests(requests)
         new_indexes = self._security_new_request_indexes(requests, claims)
         payments, allocations = self.browse(), {}
@@ -162,6 +166,58 @@ class AccountPayment(models.Model):
             dict(request, partner=request["partner"].commercial_partner_id)
             for request in requests
         ]
+
+    @api.model
+    def _security_lock_subscribers(self, requests):
+        """Take the payment locks of the subscribers of ``requests``, first
+        and in one order for every channel: ascending commercial partner id,
+        before the claims, the receivable lines and the sequences are read
+        (``tools/locks.py``).
+
+        A second payment of the same subscriber waits here until the first
+        one commits. Under REPEATABLE READ its transaction still sees the
+        database as of its first statement, so it then fails to serialize on
+        the lines the first one reconciled and Odoo replays it, unless the
+        channel took the lock before its transaction started
+        (``_security_hold_subscriber``, as the terminal requests do); the
+        order keeps batches of several subscribers from deadlocking.
+
+        :param list requests: normalized requests (commercial partners).
+        """
+        lock_subscribers(self.env.cr, [request["partner"].id for request in requests])
+
+    @api.model
+    def _security_hold_subscriber(self, partner):
+        """Wait for the payment lock of ``partner``'s subscriber, then go on
+        in a new transaction that holds it until it ends, so that its view
+        of the database includes the payment it waited for.
+
+        For a channel that registers one payment per request and has written
+        nothing yet in its transaction (terminal requests): the transaction
+        is rolled back and the environment's cache cleared. The entry
+        point's lock (``_security_lock_subscribers``) is then granted at
+        once. Under a test cursor (hooks that never run) it only takes the
+        transaction's lock.
+
+        :param partner: ``res.partner`` paying (its commercial partner is
+            locked).
+        :return: None
+        """
+        partner_id = partner.commercial_partner_id.id
+        if self.env.registry.in_test_mode() or not self._security_can_hold_lock():
+            lock_subscribers(self.env.cr, [partner_id])
+            return
+        hold_subscriber(self.env.cr, partner_id)
+
+    @api.model
+    def _security_can_hold_lock(self):
+        """Whether session locks may be held across transactions: not behind
+        a pooler in transaction mode (PgBouncer ``pool_mode = transaction``),
+        where ``security_billing_hold_payment_lock = False`` in the Odoo
+        configuration file turns ``_security_hold_subscriber`` into the
+        transaction's lock only."""
+        value = config.get("security_billing_hold_payment_lock", True)
+        return str(value).strip().lower() not in ("0", "false", "no", "off")
 
     @api.model
     def _security_claim_requests(self, requests):

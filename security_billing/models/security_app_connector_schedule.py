@@ -23,27 +23,21 @@ class SecurityAppConnector(models.Model):
 
     @api.model
     def _cron_export_app_status(self):
-        """Queue the due connectors, then run one queued export per call.
+        """Queue an export of each due connector and enqueue one upload job
+        per queued export without one; upload nothing here.
 
-        Queuing and running are separate cron batches (the progress API commits
-        between them), so the slow upload never holds a lock on the connector
-        that a payment's export request would wait for.
+        The uploads run as jobs in ``root.security_billing.apps``
+        (``security.app.export.log._upload_job``), so the slow
+        upload never holds a lock on the connector that a payment's export
+        request would wait for, nor the cron worker.
 
-        :return: the logs queued by this call, or the one log it ran (empty
-            when nothing was due nor queued)
+        :return: the exports whose upload job was enqueued by this call
+        :rtype: security.app.export.log
         """
-        Log = self.env["security.app.export.log"].sudo()
-        queued = self._queue_due_exports()
-        if queued:
-            self.env["ir.cron"]._notify_progress(
-                done=len(queued), remaining=len(queued)
-            )
-            return queued
-        pending = Log.search([("state", "=", "queued")], order="id")
-        if pending:
-            pending[0]._run()
-            self.env["ir.cron"]._notify_progress(done=1, remaining=len(pending) - 1)
-        return pending[:1]
+        self._queue_due_exports()
+        logs = self.env["security.app.export.log"]._exports_to_enqueue()
+        logs._enqueue_uploads()
+        return logs
 
     @api.model
     def _queue_due_exports(self):

@@ -64,31 +64,56 @@ class SecurityAppExportLog(models.Model):
         """
         for log in self:
             start = time.monotonic()
-            log.date_start = fields.Datetime.now()
-            connector = log.connector_id.with_company(log.company_id)
-            try:
-                with self.env.cr.savepoint():
-                    payload = connector._build_payload(now=log.date_start)
-            except Exception as exc:  # noqa: BLE001 - recorded on the log
-                _logger.exception("App status export %s: build failed", log.id)
-                log.write(
-                    {
-                        "state": "failed",
-                        "error": _("Building the file failed: %(error)s", error=exc),
-                        "duration": time.monotonic() - start,
-                    }
-                )
+            payload = log._build_file()
+            if payload is None:
+                log.duration = time.monotonic() - start
                 continue
-            log.write(log._prepare_payload_vals(payload))
             if payload["records"]:
-                result = connector._upload(payload)
-                log.write(log._prepare_result_vals(result))
-                if not result.get("error"):
-                    connector._store_sync_state(payload["digests"])
+                connector = log._get_connector()
+                log._record_upload(payload, connector._upload(payload))
             else:
                 log.state = "empty"
             log.duration = time.monotonic() - start
         return True
+
+    def _get_connector(self):
+        self.ensure_one()
+        return self.connector_id.with_company(self.company_id)
+
+    def _build_file(self):
+        """Build the connector's file and keep it on this log.
+
+        :return: the payload (``_build_payload``), or None when the
+            build failed (recorded on the log)
+        """
+        self.ensure_one()
+        self.date_start = fields.Datetime.now()
+        try:
+            with self.env.cr.savepoint():
+                payload = self._get_connector()._build_payload(now=self.date_start)
+        except Exception as exc:  # noqa: BLE001 - recorded on the log
+            _logger.exception("App status export %s: build failed", self.id)
+            self.write(
+                {
+                    "state": "failed",
+                    "error": _("Building the file failed: %(error)s", error=exc),
+                }
+            )
+            return None
+        self.write(self._prepare_payload_vals(payload))
+        return payload
+
+    def _record_upload(self, payload, result):
+        """Record the upload's outcome; after a success, remember what the
+        server has (changes-only connectors).
+
+        :param dict payload: the file sent (``_build_file``)
+        :param dict result: the outcome (``_upload``)
+        """
+        self.ensure_one()
+        self.write(self._prepare_result_vals(result))
+        if not result.get("error"):
+            self._get_connector()._store_sync_state(payload["digests"])
 
     def _prepare_payload_vals(self, payload):
         self.ensure_one()

@@ -87,7 +87,85 @@ class SecurityBillingDemo(models.AbstractModel):
         for index, partner, _contract in subscribers:
             demo._demo_pay(index, partner, today)
         demo._demo_states(subscribers, today)
+        demo._demo_autopay(subscribers, today)
+        demo._demo_app_export()
         return True
+
+    @api.model
+    def _demo_autopay(self, subscribers, today):
+        """Autopay history: a declined charge waiting for its retry, and an
+        invoice paid on its second charge."""
+        attempts = self.env["security.autopay.attempt"].sudo()
+        moves = self.env["account.move"]
+        declined = self.env._("Card declined: insufficient funds.")
+        by_index = {index: partner for index, partner, _contract in subscribers}
+        no_partner = self.env["res.partner"]
+        open_invoice = moves.search(
+            [
+                ("partner_id", "=", by_index.get(3, no_partner).id),
+                ("security_is_mmr", "=", True),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+            ],
+            order="invoice_date desc",
+            limit=1,
+        )
+        paid_invoice = moves.search(
+            [
+                ("partner_id", "=", by_index.get(5, no_partner).id),
+                ("security_is_mmr", "=", True),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("paid", "in_payment")),
+            ],
+            order="invoice_date desc",
+            limit=1,
+        )
+        vals = []
+        if open_invoice:
+            vals.append(
+                self._demo_attempt_vals(
+                    open_invoice, 1, today - relativedelta(days=1), "failed", declined
+                )
+                | {"next_retry_date": today + relativedelta(days=2)}
+            )
+        if paid_invoice:
+            charged = paid_invoice.invoice_date
+            vals += [
+                self._demo_attempt_vals(
+                    paid_invoice, 1, charged, "failed", declined
+                )
+                | {"next_retry_date": charged + relativedelta(days=1)},
+                self._demo_attempt_vals(
+                    paid_invoice, 2, charged + relativedelta(days=1), "done"
+                ),
+            ]
+        return attempts.create(vals)
+
+    @api.model
+    def _demo_attempt_vals(self, invoice, attempt_no, date, state, error=""):
+        return {
+            "name": f"DEMO/{invoice.name}/{attempt_no}",
+            "invoice_id": invoice.id,
+            "partner_id": invoice.commercial_partner_id.id,
+            "contract_id": invoice.security_contract_id.id,
+            "company_id": invoice.company_id.id,
+            "currency_id": invoice.currency_id.id,
+            "attempt_no": attempt_no,
+            "amount": invoice.amount_total,
+            "date": date,
+            "state": state,
+            "error": error,
+        }
+
+    @api.model
+    def _demo_app_export(self):
+        """One export of the demo app connector: its log (with the file it
+        built) is on screen without waiting for the cron."""
+        connector = self.env.ref(
+            "security_billing.demo_app_connector_ajax", raise_if_not_found=False
+        )
+        if connector:
+            connector.sudo()._export(trigger="manual")
 
     @api.model
     def _demo_states(self, subscribers, today):

@@ -58,6 +58,7 @@ class TerminalController(http.Controller):
         if command == "check":
             answer = provider._osmp_check(params)
         elif command == "pay":
+            provider._osmp_wait_for_account(params)
             answer = provider._osmp_pay(params)
         else:
             answer = provider._osmp_unknown_command(params)

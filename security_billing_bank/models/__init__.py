@@ -15,3 +15,5 @@ from . import account_statement_import_sheet_parser
 from . import res_partner
 from . import security_debt_registry
 from . import security_billing_api
+from . import security_terminal_provider_endpoint
+from . import security_billing_bank_demo

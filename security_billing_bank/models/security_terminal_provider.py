@@ -100,7 +100,7 @@ class SecurityTerminalProvider(models.Model):
         _tz_get,
         string="Time Zone",
         required=True,
-        default=lambda self: self.env.company.partner_id.tz or "Europe/Moscow",
+        default=lambda self: self._default_tz(),
         help="Time zone of the txn_date sent by the provider and of its daily "
         "registry.",
     )
@@ -150,6 +150,11 @@ class SecurityTerminalProvider(models.Model):
     ]
 
     # ------------------------------------------------------------------ compute
+    @api.model
+    def _default_tz(self):
+        """The company's time zone, else the user's, else UTC."""
+        return self.env.company.partner_id.tz or self.env.user.tz or "UTC"
+
     def _compute_password(self):
         self.password = False
 

@@ -75,8 +75,11 @@ class SecurityTerminalProvider(models.Model):
 
         The payment is posted and allocated through the core entry point
         (``_osmp_record_payment``); a repeated txn_id answers the recorded
-        payment (``security.terminal.payment._osmp_replay``). Database
-        concurrency errors are not caught: Odoo's request layer
+        payment (``security.terminal.payment._osmp_replay``). The endpoint
+        calls ``_osmp_wait_for_account`` first, so that a pay does not fail
+        to serialize on the lines of another pay of the same subscriber.
+        Database concurrency errors left (e.g. the same txn_id sent twice at
+        once) are not caught: Odoo's request layer
         (``odoo.service.model.retrying``) rolls back and replays the request,
         which then finds the first request's record.
 
@@ -289,6 +292,27 @@ class SecurityTerminalProvider(models.Model):
         return self.env["security.terminal.payment"].search(
             [("provider_id", "=", self.id), ("txn_id", "=", txn_id)], limit=1
         )
+
+    def _osmp_wait_for_account(self, params):
+        """Before a pay: wait until no other pay of the subscriber of
+        ``account`` is in progress, and go on in a new transaction holding
+        its payment lock (``account.payment._security_hold_subscriber``).
+
+        Called by the endpoint, which owns the request's transaction, before
+        anything is written in it: the pay then reads the database as it is
+        once the previous pay of the account committed, and neither waits on
+        its lines nor fails to serialize. Does nothing when the account is
+        refused (``_osmp_pay`` answers the refusal).
+
+        :param dict params: the request's values of ``tools.osmp.PARAMS``
+        :return: None
+        """
+        self.ensure_one()
+        try:
+            partner = self._osmp_find_partner(params.get("account"))
+        except OsmpError:
+            return
+        self.env["account.payment"]._security_hold_subscriber(partner)
 
     def _osmp_external_id(self, txn_id):
         self.ensure_one()

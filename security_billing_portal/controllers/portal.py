@@ -2,7 +2,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from odoo import _, fields, http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
-from odoo.http import request
+from odoo.http import content_disposition, request
 from odoo.tools import format_amount
 
 from odoo.addons.account_payment.controllers.payment import PaymentPortal
@@ -10,6 +10,7 @@ from odoo.addons.contract.controllers.main import PortalContract
 from odoo.addons.payment import utils as payment_utils
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
+RECEIPT_REPORT = "security_billing_portal.action_report_security_payment_receipt"
 BILLING_URL = "/my/billing"
 MESSAGE_KEY = "security_billing_message"
 # The counters of /my that depend on being a subscriber.
@@ -544,3 +545,29 @@ class SecurityBillingPortal(PaymentPortal, PortalContract):
             }
         )
         return request.render("security_billing_portal.portal_billing_receipt", values)
+
+    @http.route(
+        f"{BILLING_URL}/payments/<int:payment_id>/receipt/pdf",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def security_billing_receipt_pdf(self, payment_id, **kwargs):
+        """The receipt of one payment as a PDF download; the same checks as
+        the receipt page (a payment of the user's account, else 404)."""
+        payment_sudo = self._security_check_payment(payment_id)
+        pdf, _kind = (
+            request.env["ir.actions.report"]
+            .sudo()
+            ._render_qweb_pdf(RECEIPT_REPORT, payment_sudo.ids)
+        )
+        filename = _("Receipt %(name)s.pdf", name=payment_sudo.name.replace("/", "-"))
+        return request.make_response(
+            pdf,
+            headers=[
+                ("Content-Type", "application/pdf"),
+                ("Content-Length", len(pdf)),
+                ("Content-Disposition", content_disposition(filename)),
+            ],
+        )

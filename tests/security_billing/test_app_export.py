@@ -21,6 +21,8 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from ..common import SecurityBillingCase
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -418,16 +420,23 @@ class TestAppExport(SecurityBillingCase):
         self.assertEqual(len(server.requests), 2)
 
     # ------------------------------------------------------------- scheduling
-    def test_cron_queues_then_runs_due_connector(self):
-        self._serve([(200, "ok", 0)])
+    def test_cron_queues_then_job_uploads_due_connector(self):
+        server = self._serve([(200, "ok", 0)])
+        # the cron runs every due connector: only this one (not the demo's)
+        self.env["security.app.connector"].sudo().search(
+            [("id", "!=", self.connector.id)]
+        ).active = False
         self.connector.next_export_at = fields.Datetime.now() - timedelta(minutes=1)
         Connector = self.env["security.app.connector"]
-        queued = Connector._cron_export_app_status()
-        self.assertEqual((queued.state, queued.trigger), ("queued", "cron"))
-        self.assertGreater(self.connector.next_export_at, fields.Datetime.now())
-        ran = Connector._cron_export_app_status()
-        self.assertEqual(ran, queued)
-        self.assertEqual(ran.state, "done")
+        with trap_jobs() as trap:
+            queued = Connector._cron_export_app_status()
+            self.assertEqual((queued.state, queued.trigger), ("queued", "cron"))
+            self.assertGreater(self.connector.next_export_at, fields.Datetime.now())
+            self.assertEqual(len(trap.enqueued_jobs), 1)
+            self.assertFalse(server.requests, "the cron uploads nothing itself")
+            trap.perform_enqueued_jobs()
+        self.assertEqual(queued.state, "done")
+        self.assertEqual(len(server.requests), 1)
         self.assertFalse(Connector._cron_export_app_status())
 
     def test_payment_on_blocked_contract_requests_export_debounced(self):
@@ -452,13 +461,14 @@ class TestAppExport(SecurityBillingCase):
             )
         self._serve([(200, "ok", 0)])
         Connector = self.env["security.app.connector"]
-        with freeze_time(NOW + timedelta(seconds=61)):
-            queued = Connector._cron_export_app_status()
+        with freeze_time(NOW + timedelta(seconds=61)), trap_jobs() as trap:
+            log = Connector._cron_export_app_status()
             self.assertEqual(
-                (queued.connector_id, queued.trigger), (self.connector, "requested")
+                (log.connector_id, log.trigger), (self.connector, "requested")
             )
             self.assertFalse(self.connector.export_requested)
-            log = Connector._cron_export_app_status()
+            trap.assert_jobs_count(1, only=log._upload_job)
+            trap.perform_enqueued_jobs()
         self.assertEqual(log.state, "done")
         row = json.loads(base64.b64decode(log.attachment_id.datas))[1]
         self.assertEqual(row["hubId"], "00FF0001")

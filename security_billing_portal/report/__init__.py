@@ -1,0 +1,1 @@
+from . import security_payment_receipt_report

@@ -131,9 +131,7 @@ class SecurityBillingDemo(models.AbstractModel):
         if paid_invoice:
             charged = paid_invoice.invoice_date
             vals += [
-                self._demo_attempt_vals(
-                    paid_invoice, 1, charged, "failed", declined
-                )
+                self._demo_attempt_vals(paid_invoice, 1, charged, "failed", declined)
                 | {"next_retry_date": charged + relativedelta(days=1)},
                 self._demo_attempt_vals(
                     paid_invoice, 2, charged + relativedelta(days=1), "done"

@@ -1,5 +1,6 @@
 from . import account_statement_import_1c_parser
 from . import account_statement_import
+from . import account_statement_import_jobs
 from . import account_journal
 from . import account_move
 from . import account_payment
@@ -17,3 +18,5 @@ from . import security_debt_registry
 from . import security_billing_api
 from . import security_terminal_provider_endpoint
 from . import security_billing_bank_demo
+from . import security_bank_import
+from . import security_bank_import_chunk

@@ -3,7 +3,7 @@
 their journal items given at creation, and PostgreSQL's statistics refreshed
 for big imports."""
 
-from odoo import Command, api, models
+from odoo import Command, api, fields, models
 from odoo.tools import ormcache, split_every
 
 # Statement lines created together: Odoo names each new entry by looking for
@@ -27,6 +27,16 @@ PARTNER_MOVE_FIELDS_KEPT = {"partner_bank_id", "narration"}
 # purpose: one concern per file.
 class AccountBankStatementLine(models.Model):
     _inherit = "account.bank.statement.line"  # pylint: disable=consider-merging-classes-inherited
+
+    security_import_chunk_id = fields.Many2one(
+        "security.bank.import.chunk",
+        string="Import Chunk",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="Slice of the background import that created this line.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -10,6 +10,7 @@ from odoo.exceptions import UserError
 from odoo.addons.base.models.res_bank import sanitize_account_number
 
 from .account_bank_statement_line_import import IMPORT_CONTEXT_KEY
+from .account_statement_import_jobs import IMPORT_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -68,8 +69,11 @@ class AccountStatementImport(models.TransientModel):
 
         :param dict result: OCA's import result; gets ``security_match``
             (the counts of ``_security_match_and_pay``) and the summary in
-            its ``notifications``
+            its ``notifications``; nothing is done for a file imported in
+            the background (``security_import_id``)
         """
+        if result.get(IMPORT_KEY):
+            return  # a big file: its jobs match and pay its lines
         statements = self.env["account.bank.statement"].browse(result["statement_ids"])
         lines = statements.line_ids
         if not lines:

@@ -26,6 +26,12 @@ class TestAppUploadJobs(SecurityBillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # the cron runs every due connector and its queued exports: only
+        # this test's (not the demo's)
+        cls.env["security.app.connector"].sudo().search([]).active = False
+        cls.env["security.app.export.log"].sudo().search(
+            [("state", "=", "queued")]
+        ).unlink()
         partner = cls._create_subscriber("Upload Alpha")
         contract = cls._create_mmr_contract(partner, price=30.0)
         cls._invoice_contract(contract)

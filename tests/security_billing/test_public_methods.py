@@ -271,6 +271,26 @@ RPC_SURFACE = {
         USER,
         "ACL of the wizard: billing users; caller's company",
     ),
+    # ------------------------------------------ statement imports (OCA's)
+    ("account.statement.import", "import_file_button"): (
+        USER,
+        "OCA's button, ACL of the wizard: billing users and accountants; a "
+        "big file answers with its background import",
+    ),
+    ("account.statement.import", "import_single_file"): (
+        USER,
+        "OCA's step, ACL of the wizard; the whole file is checked before "
+        "the statements are created inline or by jobs",
+    ),
+    ("security.bank.import", "action_security_retry"): (
+        USER,
+        "ACL: bank import users, rules: their companies; requeues this "
+        "import's failed jobs only, each does its chunk's step once",
+    ),
+    ("security.bank.import", "action_view_lines"): (
+        READER,
+        "opens the import's statement lines (their own ACL and rules)",
+    ),
     # ------------------------------------ billing overview (read-only SQL views)
     ("security.billing.overview", "init"): (
         FRAMEWORK,

@@ -91,6 +91,7 @@ class ContractContract(models.Model):
     @api.depends(
         "security_state", "security_site_ids.life_safety", "security_override_state"
     )
+    @api.depends_context("lang")
     def _compute_security_service_status(self):
         for contract in self:
             state = contract.security_state

@@ -238,10 +238,33 @@ class ResPartner(models.Model):
         """
         try:
             return account_ref.check(text)
-        except ValueError as exc:
-            raise UserError(
-                _("Invalid account number %(ref)r: %(why)s.", ref=text, why=exc)
-            ) from exc
+        except account_ref.InvalidAccountRef as exc:
+            raise UserError(self._security_account_ref_error(exc)) from exc
+
+    @api.model
+    def _security_account_ref_error(self, exc):
+        """Why an account number was rejected, in the user's language.
+
+        :param exc: the ``account_ref.InvalidAccountRef`` raised by ``check``.
+        :return: the translated sentence.
+        :rtype: str
+        """
+        ref = exc.text or ""
+        reasons = {
+            "empty": lambda: self.env._("Invalid account number: it is empty."),
+            "not_digits": lambda: self.env._(
+                "Invalid account number %(ref)r: digits only, please.", ref=ref
+            ),
+            "length": lambda: self.env._(
+                "Invalid account number %(ref)r: it has a wrong length.", ref=ref
+            ),
+            "check_digit": lambda: self.env._(
+                "Invalid account number %(ref)r: it fails its check digit "
+                "(a digit mistyped or two digits swapped).",
+                ref=ref,
+            ),
+        }
+        return reasons[exc.code]()
 
     # ------------------------------------------------------------------ actions
     def action_security_view_invoices(self):

@@ -30,7 +30,7 @@ class SecurityAppConnector(models.Model):
 
     name = fields.Char(required=True)
     sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
+    active = fields.Boolean(string="Connector Enabled", default=True)
     vendor = fields.Selection(CONNECTOR_VENDORS, required=True, default="ajax")
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, index=True

@@ -38,6 +38,7 @@ class SecurityAppExportLog(models.Model):
     )
     state = fields.Selection(
         LOG_STATES,
+        string="Export Status",
         required=True,
         default="queued",
         index=True,

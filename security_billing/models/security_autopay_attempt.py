@@ -53,7 +53,12 @@ class SecurityAutopayAttempt(models.Model):
     amount = fields.Monetary(readonly=True, currency_field="currency_id")
     date = fields.Date(string="Charged On", required=True, readonly=True)
     state = fields.Selection(
-        STATES, required=True, readonly=True, default="draft", index=True
+        STATES,
+        string="Charge Status",
+        required=True,
+        readonly=True,
+        default="draft",
+        index=True,
     )
     next_retry_date = fields.Date(readonly=True)
     error = fields.Text(readonly=True)

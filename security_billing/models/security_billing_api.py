@@ -8,6 +8,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import float_compare, float_round
 
+from ..tools.user_lang import in_user_lang
+
 API_GROUPS = (
     "security_billing.group_security_billing_api",
     "security_billing.group_security_billing_manager",
@@ -32,6 +34,7 @@ class SecurityBillingApi(models.AbstractModel):
 
     # ------------------------------------------------------------ public API
     @api.model
+    @in_user_lang
     def account_status(self, account_ref):
         """Balance, dates, status and sites of one subscriber account.
 
@@ -50,6 +53,7 @@ class SecurityBillingApi(models.AbstractModel):
         return self._api_status_dicts(partner)[0]
 
     @api.model
+    @in_user_lang
     def register_payment(
         self, account_ref, amount, external_id, date=None, category=None
     ):
@@ -97,6 +101,7 @@ class SecurityBillingApi(models.AbstractModel):
         return self._prepare_payment_result(result)
 
     @api.model
+    @in_user_lang
     def list_debtors(self, min_days_overdue=1):
         """``account_status`` of every subscriber with an MMR invoice overdue
         by at least ``min_days_overdue`` days, by account number.
@@ -113,6 +118,7 @@ class SecurityBillingApi(models.AbstractModel):
         return self._api_status_dicts(self._get_debtors(days))
 
     @api.model
+    @in_user_lang
     def export_app_status(self, vendor):
         """The device-app status file the company's connector of ``vendor``
         (``ajax``, ``webhook`` or ``csv``) would upload now, as the connector's
@@ -132,6 +138,7 @@ class SecurityBillingApi(models.AbstractModel):
         return Connector._public_payload(payload)
 
     @api.model
+    @in_user_lang
     def request_promised_payment(self, account_ref, amount=None):
         """Ask for a promised payment (temporary credit) for a subscriber.
 

@@ -1,6 +1,26 @@
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
+
+# Per language: a subscriber with a portal login and an accountant (billing
+# user), both using the language (logins: subscriber_ru, accountant_ru...;
+# the password is the login).
+DEMO_LANGUAGES = {
+    "ru_RU": {
+        "code": "ru",
+        "subscriber": "Ирина Соколова",
+        "street": "ул. Садовая, 12",
+        "city": "Москва",
+        "accountant": "Ольга Кузнецова",
+    },
+    "uk_UA": {
+        "code": "uk",
+        "subscriber": "Олена Коваленко",
+        "street": "вул. Шевченка, 8",
+        "city": "Київ",
+        "accountant": "Тетяна Мельник",
+    },
+}
 
 DEMO_NAMES = [
     "Olivia Carter",
@@ -62,6 +82,7 @@ class SecurityBillingDemo(models.AbstractModel):
         for index in range(count):
             partner, contract = demo._demo_subscriber(index, bundles, first, today)
             subscribers.append((index, partner, contract))
+        demo._demo_languages(bundles, first, today)
         demo._demo_bill(first, today)
         for index, partner, _contract in subscribers:
             demo._demo_pay(index, partner, today)
@@ -163,6 +184,70 @@ class SecurityBillingDemo(models.AbstractModel):
             "terminated",
             today + relativedelta(years=1),
             self.env._("Moved out: monitoring ended at the customer's request."),
+        )
+
+    @api.model
+    def _demo_languages(self, bundles, first, today):
+        """Russian and Ukrainian: each language activated (``./dev run``
+        loads their translations), a subscriber with a portal login and an
+        accountant in it.
+
+        :return: the created users
+        """
+        users = self.env["res.users"]
+        for lang, names in DEMO_LANGUAGES.items():
+            if not self.env["res.lang"]._activate_lang(lang):
+                continue
+            partner = self.env["res.partner"].create(
+                self._demo_language_partner_vals(lang, names)
+            )
+            start = max(first, today - relativedelta(months=3))
+            self.env["contract.contract"]._security_create_from_template(
+                bundles["monthly"], partner, start
+            )
+            users |= self._demo_user(
+                partner, f"subscriber_{names['code']}", "base.group_portal"
+            )
+            accountant = self.env["res.partner"].create(
+                {
+                    "name": names["accountant"],
+                    "lang": lang,
+                    "email": f"accountant_{names['code']}@example.com",
+                }
+            )
+            users |= self._demo_user(
+                accountant,
+                f"accountant_{names['code']}",
+                "security_billing.group_security_billing_user",
+                "account.group_account_invoice",
+            )
+        return users
+
+    @api.model
+    def _demo_language_partner_vals(self, lang, names):
+        return {
+            "name": names["subscriber"],
+            "security_is_subscriber": True,
+            "lang": lang,
+            "email": f"{names['code']}.subscriber@example.com",
+            "street": names["street"],
+            "city": names["city"],
+        }
+
+    @api.model
+    def _demo_user(self, partner, login, *groups):
+        """A user of ``partner`` (its language) whose password is its login."""
+        return (
+            self.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "login": login,
+                    "password": login,
+                    "partner_id": partner.id,
+                    "groups_id": [Command.set([self.env.ref(g).id for g in groups])],
+                }
+            )
         )
 
     @api.model

@@ -6,7 +6,7 @@ from psycopg2 import errors as pgerrors
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
-from odoo.tools import split_every
+from odoo.tools import format_amount, split_every
 
 from odoo.addons.queue_job.job import Job, identity_exact
 
@@ -74,7 +74,8 @@ class SecurityBillingRun(models.Model):
     date_started = fields.Datetime(string="Started", readonly=True)
     date_finished = fields.Datetime(string="Finished", readonly=True)
     state = fields.Selection(
-        [
+        string="Run Status",
+        selection=[
             ("running", "Running"),
             ("done", "Done"),
             ("interrupted", "Interrupted"),
@@ -421,15 +422,8 @@ class SecurityBillingRun(models.Model):
         """Tell the user who started the run that it is done: a message on
         the run (in their inbox) and a notification in their browser."""
         self.ensure_one()
-        message = self.env._(
-            "Billing run done: %(contracts)s contracts billed, %(invoices)s "
-            "invoices (%(amount)s), %(errors)s errors.",
-            contracts=self.contract_count,
-            invoices=self.invoice_count,
-            amount=self.invoice_amount,
-            errors=self.error_count,
-        )
         user = self.user_id
+        message = self._done_message(user.lang or self.env.lang)
         notify = user and user.id != SUPERUSER_ID and not user.share
         # from OdooBot: Odoo notifies neither the author of a message nor
         # the user who posts it
@@ -448,6 +442,27 @@ class SecurityBillingRun(models.Model):
                     "sticky": bool(self.error_count),
                 },
             )
+
+    def _done_message(self, lang):
+        """The "billing run done" sentence in ``lang``, its amount formatted
+        with the company's currency as that language writes numbers.
+
+        :param str lang: a language code such as ``ru_RU``.
+        :return: the translated message.
+        :rtype: str
+        """
+        self.ensure_one()
+        env = self.with_context(lang=lang).env
+        return env._(
+            "Billing run done: %(contracts)s contracts billed, %(invoices)s "
+            "invoices (%(amount)s), %(errors)s errors.",
+            contracts=self.contract_count,
+            invoices=self.invoice_count,
+            amount=format_amount(
+                env, self.invoice_amount, self.currency_id, lang_code=lang
+            ),
+            errors=self.error_count,
+        )
 
     # ----------------------------------------------------------------- actions
     def action_view_invoices(self):

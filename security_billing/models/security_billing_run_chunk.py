@@ -40,6 +40,7 @@ class SecurityBillingRunChunk(models.Model):
     )
     state = fields.Selection(
         [("pending", "Pending"), ("done", "Done")],
+        string="Chunk Status",
         required=True,
         readonly=True,
         default="pending",

@@ -43,7 +43,7 @@ class SecurityDunningRule(models.Model):
         help="The rule applies only when at least this much is past due.",
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
-    active = fields.Boolean(default=True)
+    active = fields.Boolean(string="Rule in Use", default=True)
 
     _sql_constraints = [
         (

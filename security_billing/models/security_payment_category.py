@@ -9,7 +9,7 @@ class SecurityPaymentCategory(models.Model):
     name = fields.Char(required=True, translate=True)
     code = fields.Char(required=True, help="Stable code used by channels and the API.")
     sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
+    active = fields.Boolean(string="Category in Use", default=True)
     company_id = fields.Many2one("res.company", help="Empty: shared by all companies.")
 
     _sql_constraints = [

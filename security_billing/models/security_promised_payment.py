@@ -43,7 +43,12 @@ class SecurityPromisedPayment(models.Model):
     date = fields.Date(string="Requested On", required=True, readonly=True)
     due_date = fields.Date(readonly=True, index=True)
     state = fields.Selection(
-        STATES, required=True, readonly=True, default="open", index=True
+        STATES,
+        string="Promise Status",
+        required=True,
+        readonly=True,
+        default="open",
+        index=True,
     )
     channel = fields.Selection(CHANNELS, required=True, readonly=True)
     user_id = fields.Many2one(

@@ -19,7 +19,7 @@ class SecuritySite(models.Model):
     _order = "partner_id, name, id"
 
     name = fields.Char(required=True, tracking=True)
-    active = fields.Boolean(default=True)
+    active = fields.Boolean(string="Site in Use", default=True)
     partner_id = fields.Many2one(
         "res.partner",
         string="Subscriber",

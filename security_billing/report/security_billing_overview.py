@@ -46,7 +46,9 @@ class SecurityBillingOverview(models.Model):
         string="Over 90 days", compute="_compute_past_due"
     )
     past_due = fields.Monetary(compute="_compute_past_due")
-    count_active = fields.Integer(string="Active", compute="_compute_subscribers")
+    count_active = fields.Integer(
+        string="Active Service", compute="_compute_subscribers"
+    )
     count_warning = fields.Integer(string="Warning", compute="_compute_subscribers")
     count_suspended = fields.Integer(string="Suspended", compute="_compute_subscribers")
     count_promised = fields.Integer(

@@ -51,17 +51,40 @@ def is_valid(ref):
     )
 
 
+class InvalidAccountRef(ValueError):
+    """An account number that ``check`` rejects.
+
+    ``code`` says why, for the caller to word it in the reader's language:
+    ``empty``, ``not_digits``, ``length`` or ``check_digit``. The English
+    message is for logs and callers outside Odoo.
+    """
+
+    def __init__(self, code, text):
+        self.code = code
+        self.text = text
+        super().__init__(_REASONS[code].format(text=text))
+
+
+_REASONS = {
+    "empty": "empty account number",
+    "not_digits": "account number {text!r} must contain digits only",
+    "length": "account number {text!r} has a wrong length",
+    "check_digit": "account number {text!r} fails its check digit",
+}
+
+
 def check(text):
-    """Return the normalized account number or raise ValueError naming why."""
+    """Return the normalized account number or raise ``InvalidAccountRef``
+    whose ``code`` names why."""
     ref = normalize(text)
     if not ref:
-        raise ValueError("empty account number")
+        raise InvalidAccountRef("empty", text)
     if not ref.isdigit():
-        raise ValueError(f"account number {text!r} must contain digits only")
+        raise InvalidAccountRef("not_digits", text)
     if not 4 <= len(ref) <= 20:
-        raise ValueError(f"account number {text!r} has a wrong length")
+        raise InvalidAccountRef("length", text)
     if not is_valid(ref):
-        raise ValueError(f"account number {text!r} fails its check digit")
+        raise InvalidAccountRef("check_digit", text)
     return ref
 
 

@@ -10,7 +10,7 @@ class SecurityStateOverrideWizard(models.TransientModel):
     _description = "Override the Service Status"
 
     contract_ids = fields.Many2many("contract.contract", string="Contracts")
-    state = fields.Selection(SECURITY_STATES, string="Status", required=True)
+    state = fields.Selection(SECURITY_STATES, string="Service Status", required=True)
     date_until = fields.Date(string="Until", required=True)
     reason = fields.Char(required=True)
 

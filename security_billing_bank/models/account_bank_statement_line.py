@@ -328,12 +328,8 @@ class AccountBankStatementLine(models.Model):
         ref = self.security_account_ref
         try:
             normalized = account_ref.check(ref)
-        except ValueError as exc:
-            return self.env._(
-                "Registry account number %(ref)r is not valid: %(why)s.",
-                ref=ref,
-                why=exc,
-            )
+        except account_ref.InvalidAccountRef as exc:
+            return self.env["res.partner"]._security_account_ref_error(exc)
         return self.env._(
             "Registry account number %(ref)s: no such subscriber.", ref=normalized
         )

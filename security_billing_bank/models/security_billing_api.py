@@ -4,6 +4,8 @@
 from odoo import api, models
 from odoo.exceptions import ValidationError
 
+from odoo.addons.security_billing.tools.user_lang import in_user_lang
+
 FILE_FORMATS = ("csv", "xlsx")
 
 
@@ -11,6 +13,7 @@ class SecurityBillingApi(models.AbstractModel):
     _inherit = "security.billing.api"
 
     @api.model
+    @in_user_lang
     def debt_registry(
         self, debtors_only=False, include_address=False, file_format=None
     ):

@@ -55,6 +55,7 @@ class SecurityTerminalPayment(models.Model):
     )
     state = fields.Selection(
         [("done", "Paid"), ("draft", "Not Finished"), ("cancel", "Cancelled")],
+        string="Payment Status",
         compute="_compute_state",
         store=True,
         help="From the payment: reset to draft answers 90, cancelled answers 7.",

@@ -15,7 +15,7 @@ from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import consteq
 
-from odoo.addons.base.models.res_partner import _tz_get
+from odoo.addons.base.models.res_partner import _lang_get, _tz_get
 from odoo.addons.base.models.res_users import CryptContext
 
 from ..tools.osmp import CODE_RE
@@ -50,7 +50,7 @@ class SecurityTerminalProvider(models.Model):
         "letters, digits, '-' and '_'. It is part of the payments' external "
         "ids, so it cannot change once payments were received.",
     )
-    active = fields.Boolean(default=True, tracking=True)
+    active = fields.Boolean(string="Provider Enabled", default=True, tracking=True)
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, index=True
     )
@@ -103,6 +103,14 @@ class SecurityTerminalProvider(models.Model):
         default=lambda self: self._default_tz(),
         help="Time zone of the txn_date sent by the provider and of its daily "
         "registry.",
+    )
+    lang = fields.Selection(
+        _lang_get,
+        string="Terminal Language",
+        help="Language of the texts our answers show on the terminals' screens "
+        "(refusal comments). A network's screens speak one language, whoever "
+        "pays and for whichever subscriber; the amount owed is sent as a plain "
+        "number the terminal formats. Empty: the company's language.",
     )
     payments_paused = fields.Boolean(
         tracking=True,
@@ -308,7 +316,8 @@ class SecurityTerminalProvider(models.Model):
         """Active provider of ``code`` in a protocol environment, or empty.
 
         The protocol runs as the provider's technical user (or the superuser)
-        with access checks bypassed, in the provider's company.
+        with access checks bypassed, in the provider's company and language
+        (``_osmp_lang``).
 
         :param str code: the provider code of the endpoint's URL
         :return: the provider (``_osmp_check``, ``_osmp_pay`` then run on
@@ -318,7 +327,18 @@ class SecurityTerminalProvider(models.Model):
         if not provider:
             return provider
         user = provider.user_id.id or SUPERUSER_ID
-        return provider.with_user(user).sudo().with_company(provider.company_id)
+        return (
+            provider.with_user(user)
+            .sudo()
+            .with_company(provider.company_id)
+            .with_context(lang=provider._osmp_lang())
+        )
+
+    def _osmp_lang(self):
+        """Language of the texts sent to the terminals: the provider's, else
+        its company's, else English."""
+        self.ensure_one()
+        return self.lang or self.company_id.partner_id.lang or "en_US"
 
     # ------------------------------------------------------------------ actions
     def action_view_terminal_payments(self):

@@ -55,7 +55,10 @@ class SecurityTerminalReconciliation(models.Model):
     registry_file = fields.Binary(string="Registry (CSV)", attachment=True)
     registry_filename = fields.Char()
     state = fields.Selection(
-        [("draft", "Draft"), ("done", "Compared")], default="draft", required=True
+        [("draft", "Draft"), ("done", "Compared")],
+        string="Reconciliation Status",
+        default="draft",
+        required=True,
     )
     line_ids = fields.One2many(
         "security.terminal.reconciliation.line", "reconciliation_id", readonly=True

@@ -284,7 +284,7 @@ class TestAccountNumbers(BillingCase):
             Partner._security_find_by_account_ref(typo)
         with self.assertRaisesRegex(UserError, "digits only"):
             Partner._security_parse_account_ref("10O0017")
-        with self.assertRaisesRegex(UserError, "empty account number"):
+        with self.assertRaisesRegex(UserError, "it is empty"):
             Partner._security_parse_account_ref("  ")
 
     def test_valid_but_unknown_number_is_reported_as_not_found(self):

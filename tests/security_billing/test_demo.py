@@ -68,3 +68,22 @@ class TestDemoData(TransactionCase):
             [("partner_id", "in", self.subscribers.ids)]
         )
         self.assertTrue(promises, "a granted promised payment")
+
+    def test_demo_subscriber_and_accountant_per_language(self):
+        for lang, code in (("ru_RU", "ru"), ("uk_UA", "uk")):
+            with self.subTest(lang=lang):
+                subscriber = self.env["res.users"].search(
+                    [("login", "=", f"subscriber_{code}")]
+                )
+                accountant = self.env["res.users"].search(
+                    [("login", "=", f"accountant_{code}")]
+                )
+                self.assertEqual(subscriber.lang, lang)
+                self.assertTrue(subscriber.share)
+                self.assertTrue(subscriber.partner_id.security_is_subscriber)
+                self.assertTrue(subscriber.partner_id.security_contract_ids)
+                self.assertEqual(accountant.lang, lang)
+                self.assertFalse(accountant.share)
+                self.assertTrue(
+                    accountant.has_group("security_billing.group_security_billing_user")
+                )

@@ -15,6 +15,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 from odoo.tests.common import ChromeBrowser
 
+from ..languages import install_languages
 from .common import SecurityPortalCase
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -115,6 +116,17 @@ class TestPortalTour(SecurityPortalCase):
         self.assertEqual(tx.payment_id.amount, 40.0)
         self.assertEqual(self._open_balance(self.alice_contract), 50.0)
         self.assertEqual(self.alice_invoices[0].payment_state, "paid")
+
+    def test_tour_pay_custom_amount_in_russian(self):
+        """The same tour for a Russian subscriber: Russian texts on the
+        page, amounts with a decimal comma, the same payment recorded."""
+        install_languages(self.env, ["ru_RU"])
+        self.alice.lang = self.alice_user.lang = "ru_RU"
+        self.test_tour_pay_custom_amount()
+        self._login(self.alice_user)
+        html = self.url_open("/my/billing").text  # redirected to /ru/my/billing
+        self.assertIn("Другая сумма", html)
+        self.assertRegex(html, r">\s*50,00\s*<")
 
     def _prepare_screenshot_data(self):
         """Alice suspended on her home contract, her shop partly paid, a card

@@ -1,6 +1,18 @@
 /** @odoo-module **/
 
+import { localization } from "@web/core/l10n/localization";
 import { registry } from "@web/core/registry";
+
+/**
+ * An amount as the page's language writes it: 40.00 in English, 40,00 in
+ * Russian or Ukrainian (the tour also runs for a Russian customer).
+ *
+ * @param {number} value
+ * @returns {string}
+ */
+function money(value) {
+    return value.toFixed(2).replace(".", localization.decimalPoint);
+}
 
 /**
  * A portal customer pays a custom amount of 40.00 on a balance of 90.00 with
@@ -18,7 +30,7 @@ registry.category("web_tour.tours").add("security_billing_portal_pay", {
         },
         {
             content: "The Pay button says what it pays",
-            trigger: ".o_security_billing_card .o_security_pay_button:contains('Pay')",
+            trigger: ".o_security_billing_card .o_security_pay_button .oe_currency_value",
         },
         {
             content: "Pay another amount",
@@ -42,7 +54,7 @@ registry.category("web_tour.tours").add("security_billing_portal_pay", {
         },
         {
             content: "The amount to pay is 40.00",
-            trigger: ".o_security_pay_amount:contains('40.00')",
+            trigger: `.o_security_pay_amount:contains('${money(40)}')`,
         },
         {
             content: "Select the demo payment method",
@@ -57,12 +69,12 @@ registry.category("web_tour.tours").add("security_billing_portal_pay", {
         {
             content: "Pay 40.00",
             trigger:
-                "button[name='o_payment_submit_button']:not(:disabled):contains('40.00')",
+                `button[name='o_payment_submit_button']:not(:disabled):contains('${money(40)}')`,
             run: "click",
         },
         {
             content: "The confirmation shows the amount received",
-            trigger: ".o_security_confirmation_done:contains('40.00')",
+            trigger: `.o_security_confirmation_done:contains('${money(40)}')`,
             timeout: 30000,
         },
         {
@@ -71,7 +83,7 @@ registry.category("web_tour.tours").add("security_billing_portal_pay", {
         },
         {
             content: "and what is left to pay",
-            trigger: ".o_security_confirmation_balance:contains('50.00')",
+            trigger: `.o_security_confirmation_balance:contains('${money(50)}')`,
         },
         {
             content: "Back to Billing",

@@ -60,7 +60,12 @@ class SecurityBankImport(models.Model):
         "res.users", string="Imported By", readonly=True, default=lambda s: s.env.user
     )
     state = fields.Selection(
-        STATES, required=True, readonly=True, default="queued", index=True
+        STATES,
+        string="Import Status",
+        required=True,
+        readonly=True,
+        default="queued",
+        index=True,
     )
     date_started = fields.Datetime(
         string="Started", readonly=True, default=fields.Datetime.now

@@ -79,7 +79,11 @@ class SecurityBankImportChunk(models.Model):
         readonly=True,
     )
     state = fields.Selection(
-        CHUNK_STATES, required=True, readonly=True, default="pending"
+        CHUNK_STATES,
+        string="Chunk Status",
+        required=True,
+        readonly=True,
+        default="pending",
     )
     date_done = fields.Datetime(string="Finished", readonly=True)
     matched_count = fields.Integer(string="Paid", readonly=True)

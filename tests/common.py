@@ -140,7 +140,8 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
 
     def _run_as_runner(self, job):
         """Run one stored job as queue_job's runner does (without commits):
-        a retryable error postpones it (pending, retry counted)."""
+        a retryable error rolls the run back and postpones the job (pending,
+        retry counted). Returns that error, else None."""
         job.set_started()
         job.store()
         try:
@@ -150,9 +151,10 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
             job.postpone(result=str(err), seconds=err.seconds)
             job.set_pending(reset_retry=False)
             job.store()
-            return
+            return err
         job.set_done()
         job.store()
+        return None
 
     def _perform_run_jobs(self, run):
         for job in self._run_jobs(run):

@@ -3,12 +3,14 @@ import threading
 
 from psycopg2 import errors as pgerrors
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 from odoo.tools import format_amount, split_every
 
 from odoo.addons.queue_job.job import Job, identity_exact
+
+from ..tools.notify import notify_owner
 
 _logger = logging.getLogger(__name__)
 
@@ -424,24 +426,13 @@ class SecurityBillingRun(models.Model):
         self.ensure_one()
         user = self.user_id
         message = self._done_message(user.lang or self.env.lang)
-        notify = user and user.id != SUPERUSER_ID and not user.share
-        # from OdooBot: Odoo notifies neither the author of a message nor
-        # the user who posts it
-        self.with_user(SUPERUSER_ID).message_post(
-            body=message,
-            subtype_xmlid="mail.mt_note",
-            partner_ids=user.partner_id.ids if notify else [],
+        notify_owner(
+            self,
+            user,
+            message,
+            warning=bool(self.error_count),
+            sticky=bool(self.error_count),
         )
-        if notify:
-            user._bus_send(
-                "simple_notification",
-                {
-                    "type": "warning" if self.error_count else "success",
-                    "title": self.name,
-                    "message": message,
-                    "sticky": bool(self.error_count),
-                },
-            )
 
     def _done_message(self, lang):
         """The "billing run done" sentence in ``lang``, its amount formatted

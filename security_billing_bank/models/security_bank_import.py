@@ -4,8 +4,10 @@
 
 import logging
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
 from odoo.tools.misc import formatLang
+
+from odoo.addons.security_billing.tools.notify import notify_owner
 
 _logger = logging.getLogger(__name__)
 
@@ -372,25 +374,7 @@ class SecurityBankImport(models.Model):
         summary = self._security_summary_text()
         self.sudo().summary = summary
         _logger.info("Bank import %s: %s", self.id, summary.replace("\n\n", " "))
-        user = self.user_id
-        notify = user and user.id != SUPERUSER_ID and not user.share
-        # from OdooBot: Odoo notifies neither the author of a message nor
-        # the user who posts it
-        self.with_user(SUPERUSER_ID).message_post(
-            body=summary,
-            subtype_xmlid="mail.mt_note",
-            partner_ids=user.partner_id.ids if notify else [],
-        )
-        if notify:
-            user._bus_send(
-                "simple_notification",
-                {
-                    "type": "warning" if self.to_match_count else "success",
-                    "title": self.name,
-                    "message": summary,
-                    "sticky": True,
-                },
-            )
+        notify_owner(self, self.user_id, summary, warning=bool(self.to_match_count))
 
     # ----------------------------------------------------------------- actions
     def action_security_retry(self):

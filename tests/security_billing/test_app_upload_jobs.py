@@ -77,23 +77,6 @@ class TestAppUploadJobs(SecurityBillingCase):
         self.assertEqual(len(jobs), 1)
         return log, Job.load(self.env, jobs.uuid)
 
-    def _run_as_runner(self, job):
-        """Run one stored job as queue_job's runner does (without commits):
-        a retryable error rolls the run back and postpones the job."""
-        job.set_started()
-        job.store()
-        try:
-            with self.env.cr.savepoint():
-                job.perform()
-        except RetryableJobError as err:
-            job.postpone(result=str(err), seconds=err.seconds)
-            job.set_pending(reset_retry=False)
-            job.store()
-            return err
-        job.set_done()
-        job.store()
-        return None
-
     @staticmethod
     def _closed_port_url():
         with socket.socket() as sock:

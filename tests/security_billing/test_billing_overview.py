@@ -328,6 +328,72 @@ class TestOverviewCollectionAndPayments(OverviewCase):
 
 
 @tagged("post_install", "-at_install")
+class TestOverviewQueryCount(OverviewCase):
+    """The dashboard costs the same number of queries whatever the number of
+    subscribers: every figure is one grouped read of its analysis."""
+
+    def _add_subscribers(self, count, tag):
+        for index in range(count):
+            contract = self._contract(
+                f"Count {tag} {index}", 10.0 + index, self.today - timedelta(days=90)
+            )
+            self._invoice(contract, self.today - timedelta(days=40))
+            self._invoice(contract, self.today)
+            if index % 2:
+                self._pay(contract.partner_id, 5.0)
+
+    def _overview_queries(self):
+        """Queries of the app's opening: every card with every figure."""
+        Overview = self.env["security.billing.overview"].with_company(self.company)
+        fnames = [
+            fname
+            for fname, field in Overview._fields.items()
+            if field.compute and not field.automatic
+        ]
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        cards = Overview.search([("company_id", "=", self.company.id)])
+        cards.read(fnames)
+        return self.env.cr.sql_log_count - before
+
+    def test_queries_do_not_grow_with_subscribers(self):
+        self._add_subscribers(2, "a")
+        self._overview_queries()  # warm the caches of the registry
+        few = self._overview_queries()
+        self._add_subscribers(12, "b")
+        many = self._overview_queries()
+        self.assertEqual(many, few)
+        self.assertLessEqual(few, 40)
+
+    def _group_queries(self, model, groupby):
+        Report = self.env[model].with_company(self.company)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        Report.read_group([], ["__count"], groupby)
+        return self.env.cr.sql_log_count - before
+
+    def test_analyses_group_in_as_many_queries_whatever_the_data(self):
+        groupings = {
+            "security.billing.report.rmr": ["month:month"],
+            "security.billing.report.aging": ["bucket"],
+            "security.billing.report.subscriber": ["state"],
+            "security.billing.report.collection": ["invoice_date:month"],
+            "security.billing.report.payment": ["category_id"],
+        }
+        self._add_subscribers(2, "c")
+        few = {}
+        for model, groupby in groupings.items():
+            self._group_queries(model, groupby)  # warm the caches
+            few[model] = self._group_queries(model, groupby)
+        self._add_subscribers(10, "d")
+        for model, groupby in groupings.items():
+            with self.subTest(model=model):
+                self.assertEqual(self._group_queries(model, groupby), few[model])
+                self.assertLessEqual(few[model], 5)
+
+
 class TestOverviewAccess(OverviewCase):
     @classmethod
     def setUpClass(cls):

@@ -76,3 +76,25 @@ class ContractContract(models.Model):
                 for line in template.contract_line_ids
             ],
         )
+
+    @api.model
+    def _security_mmr_id_ranges(self, company_ids, size):
+        """The id ranges of ``size`` ids that hold MMR contracts of
+        ``company_ids``: how daily background work over the subscribers is
+        cut into jobs (dunning, customer notices).
+
+        :return: ``[(first_id, last_id)]``, ascending
+        :rtype: list
+        """
+        self.flush_model(["security_is_mmr", "company_id"])
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT id / %s FROM contract_contract
+             WHERE security_is_mmr AND company_id IN %s ORDER BY 1
+            """,
+            [size, tuple(company_ids)],
+        )
+        return [
+            (bucket * size, bucket * size + size - 1)
+            for (bucket,) in self.env.cr.fetchall()
+        ]

@@ -329,19 +329,11 @@ class ContractContract(models.Model):
         :return: the jobs (``queue.job`` delayables)
         :rtype: list
         """
-        self.env["contract.contract"].flush_model(["security_is_mmr", "company_id"])
         company_ids = sorted(self.env.companies.ids)
-        self.env.cr.execute(
-            """
-            SELECT DISTINCT id / %s FROM contract_contract
-             WHERE security_is_mmr AND company_id IN %s ORDER BY 1
-            """,
-            [DUNNING_CHUNK_SIZE, tuple(company_ids)],
-        )
         jobs = []
-        for (bucket,) in self.env.cr.fetchall():
-            first_id = bucket * DUNNING_CHUNK_SIZE
-            last_id = first_id + DUNNING_CHUNK_SIZE - 1
+        for first_id, last_id in self._security_mmr_id_ranges(
+            company_ids, DUNNING_CHUNK_SIZE
+        ):
             jobs.append(
                 self.with_delay(
                     description=self.env._(

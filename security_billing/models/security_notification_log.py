@@ -12,6 +12,9 @@ _logger = logging.getLogger(__name__)
 # notices sent by one job: rendering an email and an SMS takes some
 # milliseconds, a job has some overhead of its own
 SEND_CHUNK_SIZE = 100
+# MMR contracts whose daily notices one job claims (one balance query and one
+# insert per notice: about a second per thousand contracts)
+CLAIM_CHUNK_SIZE = 1000
 
 EVENTS = [
     ("autopay_upcoming", "Upcoming autopay charge"),
@@ -196,8 +199,11 @@ class SecurityNotificationLog(models.Model):
     # -------------------------------------------------------------------- cron
     @api.model
     def _cron_security_notifications(self):
-        self._claim_daily_notices(fields.Date.context_today(self))
-        return self._enqueue_sending()
+        """The daily notices as jobs: claimed by jobs
+        (``_enqueue_claims``), which enqueue their sending; the notices a
+        failed job left unsent are enqueued again."""
+        date_ref = fields.Date.context_today(self)
+        return self._enqueue_claims(date_ref) + self._enqueue_sending()
 
     @api.model
     def _run_notifications(self, date_ref=None):
@@ -210,24 +216,96 @@ class SecurityNotificationLog(models.Model):
 
     @api.model
     def _claim_daily_notices(self, date_ref):
-        """Daily notices: upcoming autopay charges, promises ending, low
-        prepaid balances. Returns the notices claimed (not sent yet)."""
-        return (
-            self.env["security.autopay.attempt"]._claim_upcoming(date_ref)
-            | self.env["security.promised.payment"]._claim_expiring(date_ref)
-            | self._claim_low_balance(date_ref)
+        """Daily notices of the user's companies, at once: upcoming autopay
+        charges, promises ending, low prepaid balances. Returns the notices
+        claimed (not sent yet)."""
+        return self.env["security.promised.payment"]._claim_expiring(
+            date_ref
+        ) | self._claim_contract_notices(date_ref, self.env.companies)
+
+    @api.model
+    def _claim_contract_notices(self, date_ref, companies, contract_domain=None):
+        """Claim the daily notices about the MMR contracts of ``companies``
+        (those of ``contract_domain`` if given): upcoming autopay charges and
+        low prepaid balances.
+
+        :return: the notices claimed (not sent yet)
+        """
+        return self.env["security.autopay.attempt"]._claim_upcoming(
+            date_ref, companies, contract_domain
+        ) | self._claim_low_balance(date_ref, companies, contract_domain)
+
+    @api.model
+    def _enqueue_claims(self, date_ref):
+        """Enqueue the claiming of the daily notices of ``date_ref``: one job
+        for the promises ending, one per id range of ``CLAIM_CHUNK_SIZE`` MMR
+        contracts, keyed by day, companies and range (``identity_exact``:
+        enqueuing again while it waits returns the waiting job). Rerun-safe:
+        a notice is claimed once (``_claim_notice``).
+
+        :return: the jobs (``queue.job`` delayables)
+        :rtype: list
+        """
+        company_ids = sorted(self.env.companies.ids)
+        jobs = [
+            self.with_delay(
+                description=self.env._(
+                    "Customer notices of %(date)s: promised payments ending",
+                    date=date_ref,
+                ),
+                identity_key=identity_exact,
+            )._claim_promises_job(date_ref)
+        ]
+        ranges = self.env["contract.contract"]._security_mmr_id_ranges(
+            company_ids, CLAIM_CHUNK_SIZE
         )
+        for first_id, last_id in ranges:
+            jobs.append(
+                self.with_delay(
+                    description=self.env._(
+                        "Customer notices of %(date)s: contracts %(first)s to %(last)s",
+                        date=date_ref,
+                        first=first_id,
+                        last=last_id,
+                    ),
+                    identity_key=identity_exact,
+                )._claim_contracts_job(date_ref, company_ids, first_id, last_id)
+            )
+        return jobs
+
+    @api.model
+    def _claim_promises_job(self, date_ref):
+        """Job: claim the notices of the promises ending on ``date_ref`` or
+        the day after, and enqueue their sending.
+
+        :return: a summary for the job's result
+        :rtype: str
+        """
+        notices = self.env["security.promised.payment"]._claim_expiring(date_ref)
+        notices._enqueue_sending_of()
+        return self.env._("%(count)s notices claimed", count=len(notices))
+
+    @api.model
+    def _claim_contracts_job(self, date_ref, company_ids, first_id, last_id):
+        """Job: claim the daily notices about the MMR contracts of
+        ``company_ids`` whose ids are ``first_id`` to ``last_id``, and
+        enqueue their sending.
+
+        :return: a summary for the job's result
+        :rtype: str
+        """
+        notices = self._claim_contract_notices(
+            date_ref,
+            self.env["res.company"].browse(company_ids),
+            [("id", ">=", first_id), ("id", "<=", last_id)],
+        )
+        notices._enqueue_sending_of()
+        return self.env._("%(count)s notices claimed", count=len(notices))
 
     @api.model
     def _enqueue_sending(self):
-        """Enqueue the sending of every claimed notice not sent yet.
-
-        One job per id range of ``SEND_CHUNK_SIZE`` notices, keyed by its
-        range (``identity_exact``): enqueuing again while it waits returns
-        the waiting job, which sends whatever of its range is still unsent
-        when it runs. Notices left unsent by a failed job are enqueued again
-        by the next cron. Returns the jobs.
-        """
+        """Enqueue the sending of every claimed notice not sent yet (see
+        ``_enqueue_send_jobs``). Returns the jobs."""
         self.env.flush_all()
         self.env.cr.execute(
             """
@@ -236,8 +314,25 @@ class SecurityNotificationLog(models.Model):
             """,
             [SEND_CHUNK_SIZE],
         )
+        return self._enqueue_send_jobs([bucket for (bucket,) in self.env.cr.fetchall()])
+
+    def _enqueue_sending_of(self):
+        """Enqueue the sending of these notices (see ``_enqueue_send_jobs``).
+        Returns the jobs."""
+        return self._enqueue_send_jobs(
+            sorted({notice_id // SEND_CHUNK_SIZE for notice_id in self.ids})
+        )
+
+    @api.model
+    def _enqueue_send_jobs(self, buckets):
+        """One job per id range of ``SEND_CHUNK_SIZE`` notices (``buckets``:
+        the ranges' ids divided by that size), keyed by its range
+        (``identity_exact``): enqueuing again while it waits returns the
+        waiting job, which sends whatever of its range is still unsent when
+        it runs. Notices left unsent by a failed job are enqueued again by
+        the next cron. Returns the jobs."""
         jobs = []
-        for (bucket,) in self.env.cr.fetchall():
+        for bucket in buckets:
             first_id = bucket * SEND_CHUNK_SIZE
             last_id = first_id + SEND_CHUNK_SIZE - 1
             jobs.append(
@@ -290,18 +385,20 @@ class SecurityNotificationLog(models.Model):
             self.sudo().channels = "error"
 
     @api.model
-    def _claim_low_balance(self, date_ref):
-        """Claim the notices of the prepaid subscribers without autopay and
-        without debt whose credit is below the company threshold: once per
-        month."""
+    def _claim_low_balance(self, date_ref, companies, contract_domain=None):
+        """Claim the notices of the prepaid subscribers of ``companies``
+        (with an MMR contract of ``contract_domain`` if given) without
+        autopay and without debt whose credit is below the company
+        threshold: once per month."""
         notices = self.browse()
-        for company in self.env.companies.filtered("security_low_balance_threshold"):
+        for company in companies.filtered("security_low_balance_threshold"):
             contracts = self.env["contract.contract"].search(
                 [
                     ("company_id", "=", company.id),
                     ("security_is_mmr", "=", True),
                     ("security_state", "!=", "terminated"),
                 ]
+                + (contract_domain or [])
             )
             partners = contracts.partner_id.commercial_partner_id.filtered(
                 lambda p: not p.security_autopay_active

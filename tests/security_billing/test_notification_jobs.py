@@ -1,6 +1,8 @@
-"""Customer notices as jobs (OCA queue_job): the cron claims the daily
-notices and enqueues their sending, one job per id range of notices; a job
-run twice sends once; a transient error retries the job."""
+"""Customer notices as jobs (OCA queue_job): the cron enqueues the claiming
+of the daily notices (one job for the promises ending, one per id range of
+MMR contracts), the claim jobs enqueue the sending, one job per id range of
+notices; a job run twice claims or sends once; a transient error retries the
+job."""
 
 from unittest.mock import patch
 
@@ -12,6 +14,7 @@ from odoo.tools import mute_logger
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.addons.security_billing.models.security_notification_log import (
+    CLAIM_CHUNK_SIZE,
     SEND_CHUNK_SIZE,
     SecurityNotificationLog,
 )
@@ -61,16 +64,48 @@ class TestNotificationJobs(DunningCase):
         self.assertEqual(len(jobs), 1)
         return jobs
 
-    def test_cron_claims_and_enqueues_the_sending(self):
+    def _low_balance_partner(self):
+        """The test subscriber with 5.00 of credit, under a 10.00 threshold."""
         self.company.security_low_balance_threshold = 10.0
         self._pay(self.partner, 25.0)
         self._mmr_invoice(self.contract, 20.0)  # 5 of credit left
+
+    def test_cron_enqueues_the_claims_then_the_sending(self):
+        self._low_balance_partner()
         with trap_jobs() as trap:
             self.Log._cron_security_notifications()
+            # the cron claims nothing itself: its jobs do
+            self.assertFalse(self._notices("low_balance"))
+            claims = trap.enqueued_jobs
+            methods = [job.method_name for job in claims]
+            self.assertEqual(methods[0], "_claim_promises_job")
+            self.assertEqual(claims[0].args, (self.today,))
+            ranges = []
+            for job in claims[1:]:
+                self.assertEqual(job.method_name, "_claim_contracts_job")
+                date_ref, company_ids, first, last = job.args
+                self.assertEqual(date_ref, self.today)
+                self.assertEqual(company_ids, sorted(self.env.companies.ids))
+                self.assertEqual(first % CLAIM_CHUNK_SIZE, 0)
+                self.assertEqual(last, first + CLAIM_CHUNK_SIZE - 1)
+                ranges.append((first, last))
+            # one job per range holding an MMR contract, ours among them
+            self.assertEqual(len(ranges), len(set(ranges)))
+            contracts = self.env["contract.contract"].search(
+                [("security_is_mmr", "=", True)]
+            )
+            self.assertEqual(
+                {(c.id // CLAIM_CHUNK_SIZE) * CLAIM_CHUNK_SIZE for c in contracts},
+                {first for first, _last in ranges},
+            )
+            for job in claims:
+                self.assertEqual(job.channel, CHANNEL)
+                self.assertTrue(job.identity_key)
+            trap.perform_enqueued_jobs()
             notice = self._notices("low_balance")
             self.assertEqual(len(notice), 1)
             self.assertEqual(notice.amount, 5.0)
-            # claimed, not sent: the job sends it
+            # claimed, not sent: the job it enqueued sends it
             self.assertFalse(notice.channels)
             self.assertFalse(self._mails())
             self.assertFalse(self._sms_records())
@@ -87,13 +122,54 @@ class TestNotificationJobs(DunningCase):
         self.assertEqual(notice.channels, "email,sms")
         self.assertEqual(len(self._mails()), 1)
         self.assertEqual(len(self._sms_records()), 1)
-        # the next cron claims nothing new and has nothing to send
+        # the next day's jobs claim nothing new and send nothing more
         with trap_jobs() as trap:
             self.Log._cron_security_notifications()
+            self.assertFalse(
+                [job for job in trap.enqueued_jobs if job.method_name == "_send_job"]
+            )
+            trap.perform_enqueued_jobs()
             self.assertFalse(
                 [job for job in trap.enqueued_jobs if job.args == self._range(notice)]
             )
         self.assertEqual(len(self._notices("low_balance")), 1)
+        self.assertEqual(len(self._mails()), 1)
+
+    def test_enqueuing_the_claims_twice_gives_the_same_jobs(self):
+        first = self.Log._enqueue_claims(self.today)
+        second = self.Log._enqueue_claims(self.today)
+        self.assertGreaterEqual(len(first), 2)
+        self.assertEqual([job.uuid for job in first], [job.uuid for job in second])
+        # another day is other work
+        tomorrow = self.Log._enqueue_claims(self._days(1))
+        self.assertFalse({job.uuid for job in first} & {job.uuid for job in tomorrow})
+
+    def test_claim_job_claims_its_range_once(self):
+        self._low_balance_partner()
+        other = self._create_subscriber("Other Olga")
+        other_contract = self._create_mmr_contract(other, price=20.0)
+        self._pay(other, 25.0)
+        self._mmr_invoice(other_contract, 20.0)
+        company_ids = self.env.companies.ids
+        # a range holding only the other subscriber's contract
+        result = self.Log._claim_contracts_job(
+            self.today, company_ids, other_contract.id, other_contract.id
+        )
+        self.assertEqual(result, "1 notices claimed")
+        self.assertEqual(len(self._notices("low_balance", other)), 1)
+        # the test subscriber's contract is outside the range
+        self.assertFalse(self._notices("low_balance"))
+        # run again: nothing more
+        result = self.Log._claim_contracts_job(
+            self.today, company_ids, other_contract.id, other_contract.id
+        )
+        self.assertEqual(result, "0 notices claimed")
+        self.assertEqual(len(self._notices("low_balance", other)), 1)
+        # without companies: nothing
+        result = self.Log._claim_contracts_job(
+            self.today, [], other_contract.id, other_contract.id
+        )
+        self.assertEqual(result, "0 notices claimed")
 
     def test_enqueuing_twice_gives_one_job_per_notice(self):
         notice = self._claim()

@@ -359,6 +359,7 @@ class SecurityAutopayAttempt(models.Model):
                     method=self.token_id.sudo().display_name,
                 ),
                 retry=False,
+                reason="method",
             )
             return
         tx = (
@@ -372,7 +373,7 @@ class SecurityAutopayAttempt(models.Model):
                 tx._send_payment_request()
         except (UserError, ValidationError) as exc:
             tx._set_error(str(exc))
-            self._mark_failed(str(exc), retry=True)
+            self._mark_failed(str(exc), retry=True, reason="unavailable")
             return
         self._sync_state()
 
@@ -395,18 +396,27 @@ class SecurityAutopayAttempt(models.Model):
             elif tx.state in ("done", "pending", "authorized"):
                 attempt.state = "pending"
             elif tx.state in ("error", "cancel"):
+                cancelled = tx.state == "cancel"
                 attempt._mark_failed(
                     tx.state_message
                     or (
                         _("The charge was cancelled.")
-                        if tx.state == "cancel"
+                        if cancelled
                         else _("The charge was declined.")
                     ),
                     retry=False,
+                    reason="cancelled" if cancelled else "declined",
                 )
 
-    def _mark_failed(self, error, retry):
-        """Record a failure, schedule the next retry if any, tell the customer."""
+    def _mark_failed(self, error, retry, reason):
+        """Record a failure, schedule the next retry if any, tell the customer.
+
+        :param str error: what failed, for the accountant (the provider's own
+            message when it gave one)
+        :param bool retry: whether the company's retry schedule applies
+        :param str reason: the kind of failure the customer is told, see
+            ``_customer_reason``
+        """
         self.ensure_one()
         next_date = self._next_retry_date() if retry else False
         self.write(
@@ -422,10 +432,31 @@ class SecurityAutopayAttempt(models.Model):
             self.partner_id,
             amount=self.amount,
             date_value=next_date,
-            note=error,
+            note=self._customer_reason(reason),
             contract_id=self.contract_id,
             company_id=self.company_id,
         )
+
+    def _customer_reason(self, reason):
+        """The failure as the customer's notice tells it, in the customer's
+        language. The provider's message stays on the attempt (``error``):
+        it is in the provider's language, and written for the accountant.
+
+        :param str reason: ``declined``, ``cancelled``, ``unavailable`` (the
+            provider could not take the charge; retried on schedule) or
+            ``method`` (the saved method cannot be used)
+        :return: the words the notice quotes
+        :rtype: str
+        """
+        self.ensure_one()
+        env = self.with_context(lang=self.partner_id.lang or self.env.lang).env
+        reasons = {
+            "declined": env._("the charge was declined"),
+            "cancelled": env._("the charge was cancelled"),
+            "unavailable": env._("the payment service could not take the charge"),
+            "method": env._("the saved billing method cannot be used"),
+        }
+        return reasons[reason]
 
     def _next_retry_date(self):
         """Next date of the company's retry schedule; False when exhausted.
@@ -455,15 +486,14 @@ class SecurityAutopayAttempt(models.Model):
 
     # ------------------------------------------------------- upcoming notices
     @api.model
-    def _claim_upcoming(self, date_ref, companies, contract_domain=None):
-        """Claim the notices of the autopay charges of ``companies`` (of the
-        contracts of ``contract_domain`` if given) due within the notice days
-        (sent by their job, see ``security.notification.log``)."""
+    def _claim_upcoming(self, date_ref):
+        """Claim the notices of the autopay charges due within the notice
+        days (sent by their job, see ``security.notification.log``)."""
         notices = self.env["security.notification.log"]
-        for company in companies:
+        for company in self.env.companies:
             horizon = date_ref + timedelta(days=company.security_autopay_notice_days)
             for contract, charge_date, amount in self._upcoming_rows(
-                company, date_ref, horizon, contract_domain
+                company, date_ref, horizon
             ):
                 notices |= notices._claim_notice(
                     "autopay_upcoming",
@@ -478,9 +508,8 @@ class SecurityAutopayAttempt(models.Model):
         return notices
 
     @api.model
-    def _upcoming_rows(self, company, date_ref, horizon, contract_domain=None):
-        """``[(contract, charge date, amount)]`` of the coming autopay charges
-        (of the contracts of ``contract_domain`` if given)."""
+    def _upcoming_rows(self, company, date_ref, horizon):
+        """``[(contract, charge date, amount)]`` of the coming autopay charges."""
         contracts = (
             self.env["contract.contract"]
             .search(
@@ -489,7 +518,6 @@ class SecurityAutopayAttempt(models.Model):
                     ("security_is_mmr", "=", True),
                     ("security_state", "!=", "terminated"),
                 ]
-                + (contract_domain or [])
             )
             .filtered("security_autopay_active")
         )

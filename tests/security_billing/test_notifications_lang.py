@@ -2,8 +2,14 @@
 body, service note) and the SMS, amounts formatted as that language writes
 them, whatever the language of the user or job that sends them."""
 
+from unittest.mock import patch
+
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
+from odoo.addons.payment_demo.models.payment_transaction import (
+    PaymentTransaction as DemoTransaction,
+)
 from odoo.addons.sms.tests.common import SMSCase
 
 from ..languages import install_languages
@@ -62,3 +68,34 @@ class TestNotificationsLanguage(DunningCase, SMSCase):
         )
         self.assertIn("your payment is past due", notice.mail_id.subject)
         self.assertIn("1,234.50", notice.sms_id.body)
+
+    def _failed_autopay_notice(self, token_state="error"):
+        token = self._create_token(self.partner, token_state)
+        self.partner._security_set_autopay_token(token)
+        self._mmr_invoice(self.contract, 30.0)
+        attempt = self.env["security.autopay.attempt"]._run_autopay(date_ref=self.today)
+        notice = self._notices("autopay_failed")
+        self.assertEqual(len(notice), 1)
+        return attempt, notice
+
+    def test_autopay_failed_notice_tells_the_reason_in_russian(self):
+        attempt, notice = self._failed_autopay_notice()
+        self.assertEqual(notice.note, "платёж отклонён")
+        self.assertIn("платёж отклонён", notice.mail_id.body_html)
+        # the provider's own message stays on the attempt, for the accountant
+        self.assertTrue(attempt.error)
+        self.assertNotIn(attempt.error, notice.mail_id.body_html)
+        self.assertNotIn("declined", notice.mail_id.body_html)
+
+    def test_autopay_unreachable_provider_notice_in_russian(self):
+        with patch.object(
+            DemoTransaction,
+            "_send_payment_request",
+            autospec=True,
+            side_effect=ValidationError("Demo: gateway timeout"),
+        ):
+            attempt, notice = self._failed_autopay_notice("done")
+        self.assertEqual(attempt.state, "failed")
+        self.assertIn("gateway timeout", attempt.error)
+        self.assertEqual(notice.note, "платёжный сервис не смог провести списание")
+        self.assertNotIn("gateway timeout", notice.mail_id.body_html)

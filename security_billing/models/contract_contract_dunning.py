@@ -4,7 +4,7 @@ status log and the customer notices of a status change."""
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from odoo.addons.queue_job.job import identity_exact
+from ..tools.jobs import delay_once
 
 SECURITY_STATES = [
     ("active", "Active"),
@@ -335,14 +335,14 @@ class ContractContract(models.Model):
             company_ids, DUNNING_CHUNK_SIZE
         ):
             jobs.append(
-                self.with_delay(
-                    description=self.env._(
+                delay_once(
+                    self,
+                    self.env._(
                         "Dunning of %(date)s: contracts %(first)s to %(last)s",
                         date=date_ref,
                         first=first_id,
                         last=last_id,
                     ),
-                    identity_key=identity_exact,
                 )._security_dunning_job(date_ref, company_ids, first_id, last_id)
             )
         return jobs

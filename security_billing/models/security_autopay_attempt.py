@@ -486,14 +486,15 @@ class SecurityAutopayAttempt(models.Model):
 
     # ------------------------------------------------------- upcoming notices
     @api.model
-    def _claim_upcoming(self, date_ref):
-        """Claim the notices of the autopay charges due within the notice
-        days (sent by their job, see ``security.notification.log``)."""
+    def _claim_upcoming(self, date_ref, companies, contract_domain=None):
+        """Claim the notices of the autopay charges of ``companies`` (of the
+        contracts of ``contract_domain`` if given) due within the notice days
+        (sent by their job, see ``security.notification.log``)."""
         notices = self.env["security.notification.log"]
-        for company in self.env.companies:
+        for company in companies:
             horizon = date_ref + timedelta(days=company.security_autopay_notice_days)
             for contract, charge_date, amount in self._upcoming_rows(
-                company, date_ref, horizon
+                company, date_ref, horizon, contract_domain
             ):
                 notices |= notices._claim_notice(
                     "autopay_upcoming",
@@ -508,8 +509,9 @@ class SecurityAutopayAttempt(models.Model):
         return notices
 
     @api.model
-    def _upcoming_rows(self, company, date_ref, horizon):
-        """``[(contract, charge date, amount)]`` of the coming autopay charges."""
+    def _upcoming_rows(self, company, date_ref, horizon, contract_domain=None):
+        """``[(contract, charge date, amount)]`` of the coming autopay charges
+        (of the contracts of ``contract_domain`` if given)."""
         contracts = (
             self.env["contract.contract"]
             .search(
@@ -518,6 +520,7 @@ class SecurityAutopayAttempt(models.Model):
                     ("security_is_mmr", "=", True),
                     ("security_state", "!=", "terminated"),
                 ]
+                + (contract_domain or [])
             )
             .filtered("security_autopay_active")
         )

@@ -3,9 +3,8 @@ import logging
 from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import RetryableJobError
-from odoo.addons.queue_job.job import identity_exact
 
-from ..tools.jobs import is_transient_error
+from ..tools.jobs import delay_once, is_transient_error
 
 _logger = logging.getLogger(__name__)
 
@@ -248,12 +247,12 @@ class SecurityNotificationLog(models.Model):
         """
         company_ids = sorted(self.env.companies.ids)
         jobs = [
-            self.with_delay(
-                description=self.env._(
+            delay_once(
+                self,
+                self.env._(
                     "Customer notices of %(date)s: promised payments ending",
                     date=date_ref,
                 ),
-                identity_key=identity_exact,
             )._claim_promises_job(date_ref)
         ]
         ranges = self.env["contract.contract"]._security_mmr_id_ranges(
@@ -261,14 +260,14 @@ class SecurityNotificationLog(models.Model):
         )
         for first_id, last_id in ranges:
             jobs.append(
-                self.with_delay(
-                    description=self.env._(
+                delay_once(
+                    self,
+                    self.env._(
                         "Customer notices of %(date)s: contracts %(first)s to %(last)s",
                         date=date_ref,
                         first=first_id,
                         last=last_id,
                     ),
-                    identity_key=identity_exact,
                 )._claim_contracts_job(date_ref, company_ids, first_id, last_id)
             )
         return jobs
@@ -336,13 +335,13 @@ class SecurityNotificationLog(models.Model):
             first_id = bucket * SEND_CHUNK_SIZE
             last_id = first_id + SEND_CHUNK_SIZE - 1
             jobs.append(
-                self.with_delay(
-                    description=self.env._(
+                delay_once(
+                    self,
+                    self.env._(
                         "Customer notices %(first)s to %(last)s",
                         first=first_id,
                         last=last_id,
                     ),
-                    identity_key=identity_exact,
                 )._send_job(first_id, last_id)
             )
         return jobs

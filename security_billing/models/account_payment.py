@@ -424,11 +424,7 @@ class AccountPayment(models.Model):
             payments = self.with_context(**QUIET_CONTEXT)
         payments = payments.create(vals_list)
         move_vals = {
-            payment.id: {
-                "security_is_payment": True,
-                "security_contract_id": payment.security_contract_id.id,
-            }
-            for payment in payments
+            payment.id: payment._security_prepare_move_vals() for payment in payments
         }
         # Posted in chunks: Odoo names each new entry by looking for the
         # journal's last name among the newest entries, past the unnamed ones
@@ -437,6 +433,25 @@ class AccountPayment(models.Model):
         for chunk in split_every(POST_CHUNK_SIZE, posting.ids, posting.browse):
             chunk.action_post()
         return payments.with_env(self.env)
+
+    def _security_prepare_move_vals(self):
+        """Extra values of this payment's entry, given at its creation by
+        ``_security_create_posted`` (the entry is posted right after).
+
+        ``security_is_payment`` and ``security_contract_id``: the entry counts
+        in the subscriber's balance, bound to the payment's contract.
+        ``name``: no draft number (Odoo would look up the journal's last one
+        for the draft); the number is given at posting, as for the invoices
+        of a billing run. ``checked``: the value posting sets (the journal's
+        *Auto-Check on Post*), so posting does not write it again.
+        """
+        self.ensure_one()
+        return {
+            "security_is_payment": True,
+            "security_contract_id": self.security_contract_id.id,
+            "name": "/",
+            "checked": self.journal_id.autocheck_on_post,
+        }
 
     @api.model
     def _security_check_amount(self, amount):

@@ -58,12 +58,14 @@ class SecurityTerminalPayment(models.Model):
         string="Payment Status",
         compute="_compute_state",
         store=True,
+        precompute=True,
         help="From the payment: reset to draft answers 90, cancelled answers 7.",
     )
     prv_txn = fields.Char(
         string="Our Payment ID",
         compute="_compute_prv_txn",
         store=True,
+        precompute=True,
         help="prv_txn answered to the provider: the id of the payment.",
     )
     result = fields.Integer(string="Result Code", readonly=True, default=RESULT_OK)

@@ -202,8 +202,11 @@ class SecurityTerminalProvider(models.Model):
             ref = partners._security_parse_account_ref(account)
         except UserError as exc:
             raise OsmpError(RESULT_BAD_ACCOUNT_FORMAT, exc.args[0]) from exc
-        found = partners.with_context(active_test=False).search(
-            self._get_osmp_partner_domain(ref), limit=2
+        partners = partners.with_context(active_test=False)
+        found = partners.search_fetch(
+            self._get_osmp_partner_domain(ref),
+            self._osmp_prefetch_fields(partners),
+            limit=2,
         )
         if not found:
             raise OsmpError(
@@ -234,7 +237,12 @@ class SecurityTerminalProvider(models.Model):
         whose MMR contracts are all terminated, unless they still owe money."""
         if not partner.active or not partner.security_is_subscriber:
             return False
-        contracts = partner.security_contract_ids
+        # the MMR contracts (``security_contract_ids``) and their status, by
+        # one query
+        contracts = partner.env["contract.contract"].search_fetch(
+            [("partner_id", "=", partner.id), ("security_is_mmr", "=", True)],
+            ["security_state"],
+        )
         if contracts and all(c.security_state == "terminated" for c in contracts):
             return bool(partner.security_balance_due)
         return True

@@ -36,6 +36,13 @@ class SecurityBillingRunChunk(models.Model):
         readonly=True,
         help="Due contracts of this id range when the run started.",
     )
+    state = fields.Selection(
+        [("pending", "Pending"), ("done", "Done")],
+        string="Chunk Status",
+        required=True,
+        readonly=True,
+        default="pending",
+    )
     job_uuid = fields.Char(
         string="Job UUID", readonly=True, groups="base.group_system", copy=False
     )

@@ -17,8 +17,13 @@ class SecurityJobChunkMixin(models.AbstractModel):
 
     A model inheriting it sets ``_chunk_work_field`` (its Many2one to the
     work) and ``_chunk_job_uuid_fields`` (the fields keeping the uuids of its
-    jobs), and implements ``_record_failure``. A step of a job runs through
-    ``_run_step``: in a savepoint, then committed and counted in the work.
+    jobs), defines ``state`` (from ``pending`` to ``done``) and implements
+    ``_record_failure``. A step of a job runs through ``_run_step``: in a
+    savepoint, then committed and counted in the work.
+
+    ``state`` is each model's own: the bank chunk has one more value, and a
+    selection extended across addons would put the labels of its values in
+    the core's translations.
     """
 
     _name = "security.job.chunk.mixin"
@@ -32,16 +37,6 @@ class SecurityJobChunkMixin(models.AbstractModel):
     _chunk_failure_fails_job = False
 
     sequence = fields.Integer(readonly=True)
-    # A model with more states gives the whole list in its own ``selection``
-    # (not ``selection_add``): the values are then its module's, and so are
-    # their translations.
-    state = fields.Selection(
-        [("pending", "Pending"), ("done", "Done")],
-        string="Chunk Status",
-        required=True,
-        readonly=True,
-        default="pending",
-    )
     date_done = fields.Datetime(string="Finished", readonly=True)
 
     def _work(self):

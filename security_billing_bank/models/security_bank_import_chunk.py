@@ -81,7 +81,13 @@ class SecurityBankImportChunk(models.Model):
         string="Statement Lines",
         readonly=True,
     )
-    state = fields.Selection(CHUNK_STATES)
+    state = fields.Selection(
+        CHUNK_STATES,
+        string="Chunk Status",
+        required=True,
+        readonly=True,
+        default="pending",
+    )
     matched_count = fields.Integer(string="Paid", readonly=True)
     matched_amount = fields.Monetary(string="Amount Paid", readonly=True)
     to_match_count = fields.Integer(string="To Match", readonly=True)

@@ -3,11 +3,31 @@
 from datetime import date
 
 from odoo import Command, fields
-from odoo.tests import new_test_user
+from odoo.tests import TransactionCase, new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
+
+
+class DemoDataCase(TransactionCase):
+    """A test of the demo data, skipped on a database installed without it:
+    ``subscribers`` are the demo subscribers (their e-mails
+    subscriber...@example.com), ``contracts`` their contracts."""
+
+    def setUp(self):
+        super().setUp()
+        if not self.env.ref(
+            "security_billing.demo_bundle_ajax_essential", raise_if_not_found=False
+        ):
+            self.skipTest("database installed without demo data")
+        self.subscribers = self.env["res.partner"].search(
+            [
+                ("security_is_subscriber", "=", True),
+                ("email", "=like", "subscriber%@example.com"),
+            ]
+        )
+        self.contracts = self.subscribers.security_contract_ids
 
 
 class SecurityBillingCase(AccountTestInvoicingCommon):
@@ -39,6 +59,21 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
                 },
                 **vals,
             )
+        )
+
+    @classmethod
+    def _create_company_user(
+        cls, login, groups="security_billing.group_security_billing_user", company=None
+    ):
+        """A user of ``company`` only (default: the test company), in
+        ``groups`` (default: a billing accountant)."""
+        company = company or cls.company_data["company"]
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            company_id=company.id,
+            company_ids=[Command.set(company.ids)],
         )
 
     @classmethod

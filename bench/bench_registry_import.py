@@ -41,7 +41,13 @@ import sys
 import time
 from datetime import date
 
-from benchlib import BackendCpu, make_mmr_product, mmr_contract_vals
+from benchlib import (
+    BackendCpu,
+    clone,
+    make_mmr_product,
+    mmr_contract_vals,
+    reserve_ids,
+)
 
 import odoo
 from odoo.tools import config
@@ -102,38 +108,6 @@ def make_template(env):
     contract.recurring_create_invoice().action_post()
     env.flush_all()
     return partner, contract
-
-
-def reserve_ids(cr, table, count):
-    cr.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-        (table, count),
-    )
-    return [row[0] for row in cr.fetchall()]
-
-
-def clone(cr, table, template_id, new_ids, overrides, arrays=()):
-    """INSERT one copy of row ``template_id`` per id of ``new_ids``.
-
-    ``overrides``: {column: SQL expression over ``t`` (the template row) and
-    ``u`` (``u.id`` the new id, ``u.a0``.. the ``arrays`` of (SQL type,
-    values) aligned with ``new_ids``)}.
-    """
-    cr.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
-        (table,),
-    )
-    columns = [row[0] for row in cr.fetchall()]
-    overrides = dict(overrides, id="u.id")
-    select = ", ".join(overrides.get(col, f't."{col}"') for col in columns)
-    names = "".join(f", a{i}" for i in range(len(arrays)))
-    unnest = ", ".join(["%s::int[]"] + [f"%s::{kind}[]" for kind, _v in arrays])
-    quoted = ", ".join(f'"{col}"' for col in columns)
-    cr.execute(
-        f'INSERT INTO "{table}" ({quoted}) SELECT {select} FROM "{table}" t, '
-        f"unnest({unnest}) AS u(id{names}) WHERE t.id = %s",
-        [new_ids, *(values for _kind, values in arrays), template_id],
-    )
 
 
 def clone_subscribers(env, template, count):

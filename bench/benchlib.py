@@ -95,6 +95,40 @@ def make_billed_subscribers(env, product, name_prefix, count):
     return partners, invoices
 
 
+# ------------------------------------------------------- SQL copies of rows
+def reserve_ids(cr, table, count):
+    """``count`` new ids of ``table``, taken from its sequence."""
+    cr.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        (table, count),
+    )
+    return [row[0] for row in cr.fetchall()]
+
+
+def clone(cr, table, template_id, new_ids, overrides, arrays=()):
+    """INSERT one copy of row ``template_id`` per id of ``new_ids``.
+
+    ``overrides``: {column: SQL expression over ``t`` (the template row) and
+    ``u`` (``u.id`` the new id, ``u.a0``.. the ``arrays`` of (SQL type,
+    values) aligned with ``new_ids``)}.
+    """
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
+        (table,),
+    )
+    columns = [row[0] for row in cr.fetchall()]
+    overrides = dict(overrides, id="u.id")
+    select = ", ".join(overrides.get(col, f't."{col}"') for col in columns)
+    names = "".join(f", a{i}" for i in range(len(arrays)))
+    unnest = ", ".join(["%s::int[]"] + [f"%s::{kind}[]" for kind, _v in arrays])
+    quoted = ", ".join(f'"{col}"' for col in columns)
+    cr.execute(
+        f'INSERT INTO "{table}" ({quoted}) SELECT {select} FROM "{table}" t, '
+        f"unnest({unnest}) AS u(id{names}) WHERE t.id = %s",
+        [new_ids, *(values for _kind, values in arrays), template_id],
+    )
+
+
 # ------------------------------------------------------------- real servers
 # a worker killed or over a limit, as Odoo's multi-worker server logs it
 KILLED = re.compile(
@@ -255,6 +289,22 @@ def xmlrpc_caller(url, db, login, password):
         return models.execute_kw(db, uid, password, model, method, params, kw)
 
     return call
+
+
+def poll_until(read, done, describe, since, deadline, every):
+    """Read a record (``read()``) every ``every`` seconds until ``done(it)``
+    or the monotonic ``deadline``; print ``describe(it)`` with the seconds
+    since ``since`` whenever it changes. Returns the last record read."""
+    last = None
+    while True:
+        record = read()
+        line = describe(record)
+        if line != last:
+            print(f"  {time.monotonic() - since:6.1f} s: {line}", flush=True)
+            last = line
+        if done(record) or time.monotonic() >= deadline:
+            return record
+        time.sleep(every)
 
 
 # jobs: ``jobs_from`` is a FROM clause naming the jobs as ``j``, e.g.

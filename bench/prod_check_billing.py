@@ -43,6 +43,7 @@ from benchlib import (
     job_figures,
     jobs_check,
     log_check,
+    poll_until,
     print_checks,
     psql,
     serving,
@@ -119,20 +120,17 @@ def run_billing(args, db, url, deadline):
         "chunk_count",
         "chunk_done_count",
     ]
-    last = None
-    while time.monotonic() < deadline:
-        run = call("security.billing.run", "read", [run_id], fields)[0]
-        progress = (run["chunk_done_count"], run["chunk_count"])
-        if progress != last:
-            print(
-                f"  {time.monotonic() - clicked:6.1f} s: chunks {progress[0]}/"
-                f"{progress[1]}, {run['invoice_count']} invoices",
-                flush=True,
-            )
-            last = progress
-        if run["state"] != "running":
-            break
-        time.sleep(args.poll)
+    run = poll_until(
+        lambda: call("security.billing.run", "read", [run_id], fields)[0],
+        lambda run: run["state"] != "running",
+        lambda run: (
+            f"chunks {run['chunk_done_count']}/{run['chunk_count']}, "
+            f"{run['invoice_count']} invoices"
+        ),
+        clicked,
+        deadline,
+        args.poll,
+    )
     wall = time.monotonic() - clicked
     wait_jobs_ended(db, jobs_of(run_id), deadline, args.poll)
     return run_id, run, answered, wall

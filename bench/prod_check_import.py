@@ -48,6 +48,7 @@ from benchlib import (
     job_figures,
     jobs_check,
     log_check,
+    poll_until,
     print_checks,
     psql,
     random_port,
@@ -202,21 +203,17 @@ def upload(args, db, url, data, deadline):
     import_id = action["params"]["next"]["res_id"]
     fields = ["state", "line_total", "line_done_count", "payment_count"]
     fields += ["to_match_count", "error_count", "chunk_count", "chunk_done_count"]
-    last = None
-    while time.monotonic() < deadline:
-        imp = call("security.bank.import", "read", [import_id], fields)[0]
-        progress = (imp["line_done_count"], imp["state"])
-        if progress != last:
-            print(
-                f"  {time.monotonic() - uploaded:6.1f} s: {imp['state']}, lines "
-                f"{imp['line_done_count']}/{imp['line_total']}, "
-                f"{imp['payment_count']} paid",
-                flush=True,
-            )
-            last = progress
-        if imp["state"] == "done":
-            break
-        time.sleep(args.poll)
+    imp = poll_until(
+        lambda: call("security.bank.import", "read", [import_id], fields)[0],
+        lambda imp: imp["state"] == "done",
+        lambda imp: (
+            f"{imp['state']}, lines {imp['line_done_count']}/"
+            f"{imp['line_total']}, {imp['payment_count']} paid"
+        ),
+        uploaded,
+        deadline,
+        args.poll,
+    )
     wall = time.monotonic() - uploaded
     wait_jobs_ended(db, jobs_of(import_id), deadline, args.poll)
     return import_id, imp, answered, wall

@@ -63,10 +63,15 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
 
     @classmethod
     def _create_company_user(
-        cls, login, groups="security_billing.group_security_billing_user", company=None
+        cls,
+        login,
+        groups="security_billing.group_security_billing_user",
+        company=None,
+        **vals,
     ):
         """A user of ``company`` only (default: the test company), in
-        ``groups`` (default: a billing accountant)."""
+        ``groups`` (default: a billing accountant), with more ``vals``
+        (``lang``, ``password``...)."""
         company = company or cls.company_data["company"]
         return new_test_user(
             cls.env,
@@ -74,6 +79,7 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
             groups=groups,
             company_id=company.id,
             company_ids=[Command.set(company.ids)],
+            **vals,
         )
 
     @classmethod

@@ -1,7 +1,6 @@
 """The billing run: invoices and posts due MMR contracts in batches, never
 twice for a period, logs and skips failing contracts."""
 
-from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
@@ -185,12 +184,8 @@ class TestBillingRun(BillingCase):
         self.assertEqual((cron.interval_number, cron.interval_type), (1, "days"))
 
     def test_run_billing_now_button(self):
-        accountant = new_test_user(
-            self.env,
-            login="sb_run_accountant",
-            groups="security_billing.group_security_billing_user",
-            company_id=self.company.id,
-            company_ids=[Command.set(self.company.ids)],
+        accountant = self._create_company_user(
+            "sb_run_accountant", company=self.company
         )
         action = self.runs.with_user(accountant).action_security_run_billing_now()
         run = self.runs.browse(action["res_id"])

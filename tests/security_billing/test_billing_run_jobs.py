@@ -6,9 +6,8 @@ from unittest.mock import patch
 
 from psycopg2 import OperationalError
 
-from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import JobCounter, trap_jobs
 from odoo.addons.security_billing.models.account_move import AccountMove
@@ -245,12 +244,8 @@ class TestBillingRunJobs(BillingCase):
         self.assertEqual((chunk.contract_count, chunk.invoice_count), (2, 1))
 
     def test_the_user_who_started_it_is_notified_when_done(self):
-        accountant = new_test_user(
-            self.env,
-            login="sb_jobs_accountant",
-            groups="security_billing.group_security_billing_user",
-            company_id=self.company.id,
-            company_ids=[Command.set(self.company.ids)],
+        accountant = self._create_company_user(
+            "sb_jobs_accountant", company=self.company
         )
         action = self.runs.with_user(accountant).action_security_run_billing_now()
         run = self.runs.browse(action["res_id"])

@@ -224,6 +224,21 @@ class RpcUsersMixin:
             company_ids=[Command.set(company.ids)],
         )
 
+    @classmethod
+    def _create_rpc_users(cls, prefix, users, attribute="{}_user"):
+        """The RPC user ``<prefix><name>`` of each ``name`` of ``users``, set
+        as ``cls.<attribute.format(name)>``.
+
+        :param dict users: ``name: groups`` (of the test company) or
+            ``name: (groups, company)``
+        """
+        for name, groups in users.items():
+            company = cls.company_data["company"]
+            if isinstance(groups, tuple):
+                groups, company = groups
+            user = cls._create_rpc_user(f"{prefix}{name}", groups, company)
+            setattr(cls, attribute.format(name), user)
+
     def _rpc(self, user, model, method, *args, **kwargs):
         """``execute_kw`` of ``model.method(*args, **kwargs)`` as ``user``."""
         return self.xmlrpc_object.execute_kw(

@@ -12,13 +12,7 @@ class TestBillingRun(BillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.subscribers = [cls._create_subscriber(f"Run {i}") for i in range(3)]
-        cls.contracts = cls.env["contract.contract"].browse(
-            [
-                cls._create_billing_contract(partner, date_start="2025-03-01").id
-                for partner in cls.subscribers
-            ]
-        )
+        cls.subscribers, cls.contracts = cls._create_due_subscribers("Run", 3)
         cls.other_product = cls.env["product.product"].create(
             {"name": "Website hosting", "type": "service", "list_price": 10.0}
         )

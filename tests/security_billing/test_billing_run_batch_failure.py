@@ -17,14 +17,7 @@ class TestBillingRunBatchFailure(BillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.contracts = cls.env["contract.contract"].browse(
-            [
-                cls._create_billing_contract(
-                    cls._create_subscriber(f"Batch {i}"), date_start="2025-03-01"
-                ).id
-                for i in range(5)
-            ]
-        )
+        _subscribers, cls.contracts = cls._create_due_subscribers("Batch", 5)
         cls.env["ir.config_parameter"].set_param(
             "security_billing.billing_run_batch_size", "2"
         )

@@ -22,13 +22,7 @@ class TestBillingRunJobs(BillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.subscribers = [cls._create_subscriber(f"Jobs {i}") for i in range(5)]
-        cls.contracts = cls.env["contract.contract"].browse(
-            [
-                cls._create_billing_contract(partner, date_start="2025-03-01").id
-                for partner in cls.subscribers
-            ]
-        )
+        cls.subscribers, cls.contracts = cls._create_due_subscribers("Jobs", 5)
         cls.env["ir.config_parameter"].set_param(
             "security_billing.billing_run_batch_size", "2"
         )

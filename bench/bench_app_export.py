@@ -33,7 +33,7 @@ import sys
 import time
 from datetime import date
 
-from benchlib import BackendCpu, clone, make_mmr_product, reserve_ids
+from benchlib import BackendCpu, clone, clone_contracts, make_mmr_product, reserve_ids
 from freezegun import freeze_time
 
 import odoo
@@ -126,31 +126,7 @@ def clone_subscribers(env, template, count):
             "security_account_ref": "NULL",
         },
     )
-    contracts = reserve_ids(cr, "contract_contract", count)
-    clone(
-        cr,
-        "contract_contract",
-        contract.id,
-        contracts,
-        {
-            "name": "'Bench MMR ' || u.id",
-            "partner_id": "u.a0",
-            "invoice_partner_id": "u.a0",
-            "commercial_partner_id": "u.a0",
-        },
-        [("int", partners)],
-    )
-    line_map = {}
-    for line in contract.contract_line_ids:
-        line_map[line.id] = reserve_ids(cr, "contract_line", count)
-        clone(
-            cr,
-            "contract_line",
-            line.id,
-            line_map[line.id],
-            {"contract_id": "u.a0"},
-            [("int", contracts)],
-        )
+    contracts, line_map = clone_contracts(cr, contract, partners)
     moves = env["account.move"].search([("commercial_partner_id", "=", partner.id)])
     for move in moves:
         move_ids = reserve_ids(cr, "account_move", count)

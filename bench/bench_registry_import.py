@@ -44,6 +44,7 @@ from datetime import date
 from benchlib import (
     BackendCpu,
     clone,
+    clone_contracts,
     make_mmr_product,
     mmr_contract_vals,
     reserve_ids,
@@ -129,30 +130,8 @@ def clone_subscribers(env, template, count):
         },
         [("text", refs)],
     )
-    contracts = reserve_ids(cr, "contract_contract", count)
-    clone(
-        cr,
-        "contract_contract",
-        contract.id,
-        contracts,
-        {
-            "name": "'Bench MMR ' || u.id",
-            "partner_id": "u.a0",
-            "invoice_partner_id": "u.a0",
-            "commercial_partner_id": "u.a0",
-        },
-        [("int", partners)],
-    )
-    [line] = contract.contract_line_ids
-    contract_lines = reserve_ids(cr, "contract_line", count)
-    clone(
-        cr,
-        "contract_line",
-        line.id,
-        contract_lines,
-        {"contract_id": "u.a0"},
-        [("int", contracts)],
-    )
+    contracts, line_map = clone_contracts(cr, contract, partners)
+    [contract_lines] = line_map.values()
     [move] = env["account.move"].search([("partner_id", "=", partner.id)])
     moves = reserve_ids(cr, "account_move", count)
     clone(

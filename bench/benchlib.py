@@ -129,6 +129,41 @@ def clone(cr, table, template_id, new_ids, overrides, arrays=()):
     )
 
 
+def clone_contracts(cr, contract, partners):
+    """One copy of ``contract`` and of its lines for each id of ``partners``.
+
+    :return: the ids of the new contracts, and of the new lines by the id of
+        their template line
+    """
+    count = len(partners)
+    contracts = reserve_ids(cr, "contract_contract", count)
+    clone(
+        cr,
+        "contract_contract",
+        contract.id,
+        contracts,
+        {
+            "name": "'Bench MMR ' || u.id",
+            "partner_id": "u.a0",
+            "invoice_partner_id": "u.a0",
+            "commercial_partner_id": "u.a0",
+        },
+        [("int", partners)],
+    )
+    lines = {}
+    for line in contract.contract_line_ids:
+        lines[line.id] = reserve_ids(cr, "contract_line", count)
+        clone(
+            cr,
+            "contract_line",
+            line.id,
+            lines[line.id],
+            {"contract_id": "u.a0"},
+            [("int", contracts)],
+        )
+    return contracts, lines
+
+
 # ------------------------------------------------------------- real servers
 # a worker killed or over a limit, as Odoo's multi-worker server logs it
 KILLED = re.compile(

@@ -33,7 +33,7 @@ import sys
 import time
 from datetime import date
 
-from benchlib import BackendCpu, make_mmr_product
+from benchlib import BackendCpu, clone, clone_contracts, make_mmr_product, reserve_ids
 from freezegun import freeze_time
 
 import odoo
@@ -109,40 +109,6 @@ def make_templates(env):
     return templates
 
 
-def reserve_ids(cr, table, count):
-    cr.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-        (table, count),
-    )
-    return [row[0] for row in cr.fetchall()]
-
-
-def clone(cr, table, template_id, new_ids, overrides, arrays=()):
-    """INSERT one copy of row ``template_id`` per id in ``new_ids``.
-
-    ``overrides``: {column: SQL expression over ``t`` (template row) and ``u``
-    (``u.id`` new id, ``u.a0``.. the extra ``arrays``, aligned with new_ids)}.
-    """
-    cr.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
-        (table,),
-    )
-    columns = [row[0] for row in cr.fetchall()]
-    overrides = dict(overrides, id="u.id")
-    select = [overrides.get(col, f't."{col}"') for col in columns]
-    names = ", ".join(f"a{i}" for i in range(len(arrays)))
-    unnest = ", ".join(["%s::int[]"] * (1 + len(arrays)))
-    # table and column names come from information_schema and this file
-    quoted = ", ".join('"%s"' % col for col in columns)
-    query = (
-        f'INSERT INTO "{table}" ({quoted}) '
-        f'SELECT {", ".join(select)} FROM "{table}" t, '
-        f"unnest({unnest}) AS u(id{', ' + names if names else ''}) "
-        "WHERE t.id = %s"
-    )
-    cr.execute(query, [new_ids, *arrays, template_id])
-
-
 def clone_subscribers(env, template, count):
     """``count`` copies of one template subscriber, with one site each."""
     cr = env.cr
@@ -160,31 +126,7 @@ def clone_subscribers(env, template, count):
             "security_account_ref": "NULL",
         },
     )
-    contracts = reserve_ids(cr, "contract_contract", count)
-    clone(
-        cr,
-        "contract_contract",
-        contract.id,
-        contracts,
-        {
-            "name": "'Bench MMR ' || u.id",
-            "partner_id": "u.a0",
-            "invoice_partner_id": "u.a0",
-            "commercial_partner_id": "u.a0",
-        },
-        [partners],
-    )
-    line_map = {}
-    for line in contract.contract_line_ids:
-        line_map[line.id] = reserve_ids(cr, "contract_line", count)
-        clone(
-            cr,
-            "contract_line",
-            line.id,
-            line_map[line.id],
-            {"contract_id": "u.a0"},
-            [contracts],
-        )
+    contracts, line_map = clone_contracts(cr, contract, partners)
     moves = env["account.move"].search([("commercial_partner_id", "=", partner.id)])
     for move in moves:
         move_ids = reserve_ids(cr, "account_move", count)
@@ -201,7 +143,7 @@ def clone_subscribers(env, template, count):
                 "origin_payment_id": "NULL",
                 "statement_line_id": "NULL",
             },
-            [partners, contracts],
+            [("int", partners), ("int", contracts)],
         )
         for line in move.line_ids:
             line_ids = reserve_ids(cr, "account_move_line", count)
@@ -221,7 +163,12 @@ def clone_subscribers(env, template, count):
                     "statement_line_id": "NULL",
                     "contract_line_id": "u.a3" if contract_lines else "NULL",
                 },
-                [move_ids, partners, contracts, contract_lines or contracts],
+                [
+                    ("int", move_ids),
+                    ("int", partners),
+                    ("int", contracts),
+                    ("int", contract_lines or contracts),
+                ],
             )
     sites = reserve_ids(cr, "security_site", count)
     cr.execute(

@@ -49,7 +49,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import BackendCpu, make_mmr_product, mmr_contract_vals
+from benchlib import BackendCpu, make_mmr_product, mmr_contract_vals, sh
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADDONS = f"{ROOT},/opt/odoo18/addons"
@@ -57,8 +57,13 @@ CHECKPOINTS = (1000, 5000, 10000, 20000, 50000)
 
 
 # ------------------------------------------------------------------ helpers
-def sh(*cmd):
-    subprocess.run(cmd, check=True)
+def invoice_states(cr):
+    """Customer invoices by state: ``{state: count}``."""
+    cr.execute(
+        "SELECT state, count(*) FROM account_move "
+        "WHERE move_type = 'out_invoice' GROUP BY state"
+    )
+    return dict(cr.fetchall())
 
 
 def dropdb(name):
@@ -197,11 +202,7 @@ def phase_stock(args):
                 ).with_company(company)._recurring_create_invoice(today)
         cr.commit()
         measured = meter.stop()
-        cr.execute(
-            "SELECT state, count(*) FROM account_move "
-            "WHERE move_type = 'out_invoice' GROUP BY state"
-        )
-        states = dict(cr.fetchall())
+        states = invoice_states(cr)
     return dict(measured, invoices=states, peak_rss_mb=peak_rss_mb())
 
 
@@ -239,11 +240,7 @@ def phase_ours(args):
             )
         cr.commit()
         measured = meter.stop()
-        cr.execute(
-            "SELECT state, count(*) FROM account_move "
-            "WHERE move_type = 'out_invoice' GROUP BY state"
-        )
-        states = dict(cr.fetchall())
+        states = invoice_states(cr)
         run.invalidate_recordset()
         errors = run.error_count
         created = run.invoice_count

@@ -41,7 +41,14 @@ import sys
 import time
 from datetime import date
 
-from benchlib import BackendCpu, make_mmr_product, mmr_contract_vals
+from benchlib import (
+    BackendCpu,
+    clone,
+    clone_contracts,
+    make_mmr_product,
+    mmr_contract_vals,
+    reserve_ids,
+)
 
 import odoo
 from odoo.tools import config
@@ -104,38 +111,6 @@ def make_template(env):
     return partner, contract
 
 
-def reserve_ids(cr, table, count):
-    cr.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-        (table, count),
-    )
-    return [row[0] for row in cr.fetchall()]
-
-
-def clone(cr, table, template_id, new_ids, overrides, arrays=()):
-    """INSERT one copy of row ``template_id`` per id of ``new_ids``.
-
-    ``overrides``: {column: SQL expression over ``t`` (the template row) and
-    ``u`` (``u.id`` the new id, ``u.a0``.. the ``arrays`` of (SQL type,
-    values) aligned with ``new_ids``)}.
-    """
-    cr.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
-        (table,),
-    )
-    columns = [row[0] for row in cr.fetchall()]
-    overrides = dict(overrides, id="u.id")
-    select = ", ".join(overrides.get(col, f't."{col}"') for col in columns)
-    names = "".join(f", a{i}" for i in range(len(arrays)))
-    unnest = ", ".join(["%s::int[]"] + [f"%s::{kind}[]" for kind, _v in arrays])
-    quoted = ", ".join(f'"{col}"' for col in columns)
-    cr.execute(
-        f'INSERT INTO "{table}" ({quoted}) SELECT {select} FROM "{table}" t, '
-        f"unnest({unnest}) AS u(id{names}) WHERE t.id = %s",
-        [new_ids, *(values for _kind, values in arrays), template_id],
-    )
-
-
 def clone_subscribers(env, template, count):
     """``count`` copies of the template subscriber; returns their numbers."""
     cr = env.cr
@@ -155,30 +130,8 @@ def clone_subscribers(env, template, count):
         },
         [("text", refs)],
     )
-    contracts = reserve_ids(cr, "contract_contract", count)
-    clone(
-        cr,
-        "contract_contract",
-        contract.id,
-        contracts,
-        {
-            "name": "'Bench MMR ' || u.id",
-            "partner_id": "u.a0",
-            "invoice_partner_id": "u.a0",
-            "commercial_partner_id": "u.a0",
-        },
-        [("int", partners)],
-    )
-    [line] = contract.contract_line_ids
-    contract_lines = reserve_ids(cr, "contract_line", count)
-    clone(
-        cr,
-        "contract_line",
-        line.id,
-        contract_lines,
-        {"contract_id": "u.a0"},
-        [("int", contracts)],
-    )
+    contracts, line_map = clone_contracts(cr, contract, partners)
+    [contract_lines] = line_map.values()
     [move] = env["account.move"].search([("partner_id", "=", partner.id)])
     moves = reserve_ids(cr, "account_move", count)
     clone(

@@ -31,7 +31,6 @@ import base64
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
+from benchlib import free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_P99_MS = 100.0
@@ -160,60 +160,14 @@ def prepare_data(args):
 
 
 # -------------------------------------------------------------------- server
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(args, port):
-    # odoo-bin rather than "-m odoo": prefork re-executes sys.argv for its
-    # gevent process, which fails with "-m odoo" (relative import error)
-    import odoo
-
-    odoo_bin = Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
-    launcher = [str(odoo_bin)] if odoo_bin.exists() else ["-m", "odoo"]
-    command = [
-        args.python,
-        *launcher,
-        "-d",
-        args.db,
-        f"--gevent-port={free_port()}",
-        f"--db-filter=^{args.db}$",
-        f"--addons-path={args.addons_path}",
+def server_options(args):
+    """Odoo's options of the benched server: workers, no cron, warnings."""
+    return (
         f"--workers={args.workers}",
         "--max-cron-threads=0",
-        "--http-interface=127.0.0.1",
-        f"--http-port={port}",
         "--log-level=warn",
         "--limit-time-real=120",
-    ]
-    print("starting:", " ".join(command))
-    return subprocess.Popen(command, cwd=ROOT, start_new_session=True)
-
-
-def wait_ready(port, server, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with {server.returncode}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/web/health", timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the server did not answer /web/health in time")
-
-
-def stop_server(server):
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+    )
 
 
 # ---------------------------------------------------------------------- load
@@ -347,9 +301,9 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
     code, password, refs = prepare_data(args)
     port = free_port()
-    server = start_server(args, port)
-    try:
-        wait_ready(port, server)
+    with serving(
+        args.db, args.addons_path, port, *server_options(args), python=args.python
+    ):
         url = f"http://127.0.0.1:{port}/security_billing/terminal/{code}"
         bench = Bench(args, url, password, refs)
         # warm-up outside the measure: every worker loads its registry
@@ -374,8 +328,6 @@ def main():
             f"{os.cpu_count()} CPUs"
         )
         ok = report(clients, wall)
-    finally:
-        stop_server(server)
     return 0 if ok else 1
 
 

@@ -45,7 +45,6 @@ import re
 import secrets
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -62,9 +61,8 @@ from bench_terminal import (
     default_odoo_addons,
     percentile,
     prepare_data,
-    stop_server,
-    wait_ready,
 )
+from benchlib import KILLED, random_port, serving
 
 from odoo.tools import config
 
@@ -75,7 +73,6 @@ GOALS = {  # subscribers: (check p99 ms, pay p99 ms, replays allowed)
 FEW_SUBSCRIBERS = 100  # at most this many: the "few" goals
 REPLAY_RE = re.compile(r"tries left, try again")
 SERIALIZE_RE = re.compile(r"could not serialize")
-KILLED_RE = re.compile(r"timeout after|CPU time limit|virtual real time limit")
 
 
 def parse_args():
@@ -105,26 +102,9 @@ def parse_args():
 
 
 # -------------------------------------------------------------------- server
-def random_port():
-    """A port picked at random in 20000-29999 that is free now."""
-    import socket
-
-    for _attempt in range(50):
-        port = random.SystemRandom().randint(20000, 29999)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 20000-29999")
-
-
-def start_server(args, port, phase, log_path):
-    """A real server with default limits; the lock held across a new
-    transaction or not (``phase``); retries logged at INFO."""
-    import odoo
-
+def server_config(phase):
+    """A configuration file of the server: the lock held across a new
+    transaction or not (``phase``)."""
     config = tempfile.NamedTemporaryFile(
         "w", suffix=".conf", prefix="bench-openloop-", delete=False
     )
@@ -132,30 +112,20 @@ def start_server(args, port, phase, log_path):
         config.write("[options]\n")
         if phase == "before":
             config.write("security_billing_hold_payment_lock = False\n")
-    odoo_bin = Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
-    launcher = [str(odoo_bin)] if odoo_bin.exists() else ["-m", "odoo"]
-    command = [
-        args.python,
-        *launcher,
+    return config.name
+
+
+def server_options(args, config_path, log_path):
+    """A real server with default limits; retries logged at INFO."""
+    return (
         "-c",
-        config.name,
-        "-d",
-        args.db,
-        f"--gevent-port={random_port()}",
-        f"--db-filter=^{args.db}$",
-        f"--addons-path={args.addons_path}",
+        config_path,
         f"--workers={args.workers}",
         "--max-cron-threads=0",
-        "--http-interface=127.0.0.1",
-        f"--http-port={port}",
         "--log-level=warn",
         "--log-handler=odoo.service.model:INFO",
         f"--logfile={log_path}",
-    ]
-    print(f"  starting ({phase}): {' '.join(command)}")
-    server = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
-    server.config_path = config.name
-    return server
+    )
 
 
 # ---------------------------------------------------------------------- load
@@ -266,7 +236,7 @@ def count_log(log_path):
     for line in text.splitlines():
         counts["serialize"] += bool(SERIALIZE_RE.search(line))
         counts["replays"] += bool(REPLAY_RE.search(line))
-        counts["killed"] += bool(KILLED_RE.search(line))
+        counts["killed"] += bool(KILLED.search(line))
     return counts
 
 
@@ -275,17 +245,24 @@ def run_phase(args, phase, data, txn_base):
     port = random_port()
     log_path = Path(tempfile.gettempdir()) / f"bench-openloop-{code}-{phase}.log"
     log_path.unlink(missing_ok=True)
-    server = start_server(args, port, phase, log_path)
+    config_path = server_config(phase)
+    print(f"  phase: {phase}")
     try:
-        wait_ready(port, server)
-        url = f"http://127.0.0.1:{port}/security_billing/terminal/{code}"
-        warm_up(url, password, refs, args.workers)
-        load = OpenLoop(url, password, refs, args, txn_base)
-        wall = load.run()
-        # the pool joined: every answer is in
+        with serving(
+            args.db,
+            args.addons_path,
+            port,
+            *server_options(args, config_path, log_path),
+            python=args.python,
+            gevent_port=random_port(),
+        ):
+            url = f"http://127.0.0.1:{port}/security_billing/terminal/{code}"
+            warm_up(url, password, refs, args.workers)
+            load = OpenLoop(url, password, refs, args, txn_base)
+            wall = load.run()
+            # the pool joined: every answer is in
     finally:
-        stop_server(server)
-        Path(server.config_path).unlink(missing_ok=True)
+        Path(config_path).unlink(missing_ok=True)
     return {
         "phase": phase,
         "subscribers": len(refs),

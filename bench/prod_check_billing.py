@@ -33,42 +33,27 @@ execution time, job retries, load average. Exits 1 if a check fails.
 
 import argparse
 import os
-import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import xmlrpc.client
 from pathlib import Path
+
+from benchlib import (
+    free_port,
+    job_figures,
+    jobs_check,
+    log_check,
+    poll_until,
+    print_checks,
+    psql,
+    serving,
+    sh,
+    wait_jobs_ended,
+    xmlrpc_caller,
+)
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_ADDONS = f"{ROOT.parent},/opt/odoo18/addons"
-KILLED = re.compile(
-    r"timeout after|CPU time limit|virtual memory limit|Traceback| ERROR | CRITICAL "
-)
-
-
-def sh(*cmd):
-    subprocess.run(cmd, check=True)
-
-
-def psql(db, query):
-    """Rows of ``query`` on ``db`` (psql, tuples only, | separated)."""
-    out = subprocess.run(
-        ["psql", "-XAtq", "-F", "|", "-d", db, "-c", query],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [line.split("|") for line in out.splitlines() if line]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def build(args, db):
@@ -107,60 +92,21 @@ def build(args, db):
     )
 
 
-def odoo_bin():
-    """The odoo-bin script of the importable Odoo (``python -m odoo`` cannot
-    spawn the gevent process of a multi-worker server), else ``odoo``."""
-    import odoo
-
-    script = Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
-    return str(script) if script.exists() else shutil.which("odoo")
-
-
-def start_server(args, db, port, log):
-    env = dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=args.channels)
-    cmd = [
-        sys.executable,
-        odoo_bin(),
-        "-d",
-        db,
-        f"--db-filter=^{db}$",
-        f"--addons-path={args.addons_path}",
+def server_options(args, log):
+    """Odoo's options of a production server: workers, one cron thread,
+    queue_job's jobrunner, the log at INFO in ``log``."""
+    return (
         f"--workers={args.workers}",
         "--max-cron-threads=1",
         "--load=base,web,queue_job",
-        "--http-interface=127.0.0.1",
-        f"--http-port={port}",
-        f"--gevent-port={free_port()}",
         f"--logfile={log}",
         "--log-level=info",
-    ]
-    print(f"starting: {' '.join(cmd[2:])}  (channels {args.channels})", flush=True)
-    return subprocess.Popen(cmd, env=env, start_new_session=True)
-
-
-def wait_up(url, server, deadline):
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server stopped (exit {server.returncode})")
-        try:
-            xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").version()
-            return
-        except OSError:
-            time.sleep(1)
-    raise RuntimeError("the server did not answer in time")
+    )
 
 
 def run_billing(args, db, url, deadline):
     """Run billing now as admin over XML-RPC; wait for the run to end."""
-    common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common")
-    uid = common.authenticate(db, args.login, args.password, {})
-    if not uid:
-        raise RuntimeError(f"cannot log in as {args.login}")
-    models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
-
-    def call(model, method, *params, **kw):
-        return models.execute_kw(db, uid, args.password, model, method, params, kw)
-
+    call = xmlrpc_caller(url, db, args.login, args.password)
     clicked = time.monotonic()
     action = call("security.billing.run", "action_security_run_billing_now")
     answered = time.monotonic() - clicked
@@ -174,34 +120,28 @@ def run_billing(args, db, url, deadline):
         "chunk_count",
         "chunk_done_count",
     ]
-    last = None
-    while time.monotonic() < deadline:
-        run = call("security.billing.run", "read", [run_id], fields)[0]
-        progress = (run["chunk_done_count"], run["chunk_count"])
-        if progress != last:
-            print(
-                f"  {time.monotonic() - clicked:6.1f} s: chunks {progress[0]}/"
-                f"{progress[1]}, {run['invoice_count']} invoices",
-                flush=True,
-            )
-            last = progress
-        if run["state"] != "running":
-            break
-        time.sleep(args.poll)
+    run = poll_until(
+        lambda: call("security.billing.run", "read", [run_id], fields)[0],
+        lambda run: run["state"] != "running",
+        lambda run: (
+            f"chunks {run['chunk_done_count']}/{run['chunk_count']}, "
+            f"{run['invoice_count']} invoices"
+        ),
+        clicked,
+        deadline,
+        args.poll,
+    )
     wall = time.monotonic() - clicked
-    # the last chunk closes the run, then queue_job marks its job done
-    while time.monotonic() < deadline and live_jobs(db, run_id) != "0":
-        time.sleep(args.poll)
+    wait_jobs_ended(db, jobs_of(run_id), deadline, args.poll)
     return run_id, run, answered, wall
 
 
-def live_jobs(db, run_id):
-    return psql(
-        db,
-        "SELECT count(*) FROM queue_job j JOIN security_billing_run_chunk c "
-        f"ON c.job_uuid = j.uuid WHERE c.run_id = {run_id} "
-        "AND j.state IN ('pending', 'enqueued', 'started')",
-    )[0][0]
+def jobs_of(run_id):
+    """The FROM clause of the jobs of the run's chunks (``j``)."""
+    return (
+        "FROM queue_job j JOIN security_billing_run_chunk c "
+        f"ON c.job_uuid = j.uuid WHERE c.run_id = {run_id}"
+    )
 
 
 def checks(db, run_id, run, log_text):
@@ -228,20 +168,11 @@ def checks(db, run_id, run, log_text):
         "JOIN product_template t ON t.id = p.product_tmpl_id "
         "WHERE l.contract_id = c.id AND t.security_is_mmr)",
     )[0][0]
-    jobs = dict(
-        psql(
-            db,
-            "SELECT j.state, count(*) FROM queue_job j "
-            "JOIN security_billing_run_chunk c ON c.job_uuid = j.uuid "
-            f"WHERE c.run_id = {run_id} GROUP BY 1",
-        )
-    )
     names = psql(
         db,
         "SELECT count(*) - count(DISTINCT (journal_id, name)) FROM account_move "
         "WHERE state = 'posted'",
     )[0][0]
-    killed = [line for line in log_text.splitlines() if KILLED.search(line)]
     total = run["contract_total"]
     return [
         ("run done", run["state"] == "done", run["state"]),
@@ -255,30 +186,9 @@ def checks(db, run_id, run, log_text):
         ("no period billed twice", dup == "0", f"{dup} periods twice"),
         ("no invoice number twice", names == "0", f"{names} duplicates"),
         ("no MMR contract still due", still_due == "0", f"{still_due} still due"),
-        (
-            "every chunk job done",
-            set(jobs) == {"done"},
-            ", ".join(f"{k}: {v}" for k, v in sorted(jobs.items())),
-        ),
-        (
-            "no worker killed, no error in the log",
-            not killed,
-            "; ".join(killed[:5]) or "clean",
-        ),
+        jobs_check(db, jobs_of(run_id), "every chunk job done"),
+        log_check(log_text),
     ]
-
-
-def figures(db, run_id):
-    """Mean and max execution time (s) and retries of the run's jobs."""
-    row = psql(
-        db,
-        "SELECT count(*), round(avg(j.exec_time)::numeric, 2), "
-        "round(max(j.exec_time)::numeric, 2), "
-        "COALESCE(sum(GREATEST(j.retry - 1, 0)), 0) "
-        "FROM queue_job j JOIN security_billing_run_chunk c "
-        f"ON c.job_uuid = j.uuid WHERE c.run_id = {run_id}",
-    )[0]
-    return dict(zip(("jobs", "mean_s", "max_s", "retries"), row, strict=True))
 
 
 def main():
@@ -302,24 +212,26 @@ def main():
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}"
     log = Path(f"/tmp/{db}.log")
-    server = None
     ok = False
-    try:
-        if not args.db:
-            build(args, db)
-        log.unlink(missing_ok=True)
-        server = start_server(args, db, port, log)
-        deadline = time.monotonic() + args.timeout
-        wait_up(url, server, deadline)
+    if not args.db:
+        build(args, db)
+    log.unlink(missing_ok=True)
+    deadline = time.monotonic() + args.timeout
+    print(f"jobrunner channels: {args.channels}", flush=True)
+    with serving(
+        db,
+        args.addons_path,
+        port,
+        *server_options(args, log),
+        env=dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=args.channels),
+        timeout=args.timeout,
+        stop_timeout=120,
+    ):
         time.sleep(6)  # the jobrunner starts 5 s after the workers
         run_id, run, answered, wall = run_billing(args, db, url, deadline)
-    finally:
-        if server and server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(120)
     try:
         results = checks(db, run_id, run, log.read_text(errors="replace"))
-        jobs = figures(db, run_id)
+        jobs = job_figures(db, jobs_of(run_id))
         ok = all(passed for _name, passed, _detail in results)
         invoices = run["invoice_count"]
         print()
@@ -334,8 +246,7 @@ def main():
             f" max {jobs['max_s']} s, {jobs['retries']} retries"
         )
         print(f"server log:              {log}")
-        for name, passed, detail in results:
-            print(f"  [{'ok' if passed else 'FAILED'}] {name}: {detail}")
+        print_checks(results)
     finally:
         if not args.keep and not args.db:
             subprocess.run(["dropdb", "--if-exists", "--force", db], check=False)

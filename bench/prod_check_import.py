@@ -38,23 +38,26 @@ psql) and Odoo 18 with queue_job importable.
 import argparse
 import base64
 import os
-import random
-import signal
 import subprocess
 import sys
 import time
-import xmlrpc.client
 from datetime import date
 from pathlib import Path
 
-from prod_check_billing import (
-    DEFAULT_ADDONS,
-    KILLED,
-    odoo_bin,
+from benchlib import (
+    job_figures,
+    jobs_check,
+    log_check,
+    poll_until,
+    print_checks,
     psql,
+    random_port,
+    serving,
     sh,
-    wait_up,
+    wait_jobs_ended,
+    xmlrpc_caller,
 )
+from prod_check_billing import DEFAULT_ADDONS, server_options
 
 OUR_ACCOUNT = "40702810900000000001"
 PAYMENT_DATE = date(2025, 3, 3)
@@ -173,39 +176,9 @@ def one_c_file(refs, stamp):
 
 
 # ---------------------------------------------------------------------- run
-def start_server(args, db, port, log):
-    env = dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=args.channels)
-    cmd = [
-        sys.executable,
-        odoo_bin(),
-        "-d",
-        db,
-        f"--db-filter=^{db}$",
-        f"--addons-path={args.addons_path}",
-        f"--workers={args.workers}",
-        "--max-cron-threads=1",
-        "--load=base,web,queue_job",
-        "--http-interface=127.0.0.1",
-        f"--http-port={port}",
-        f"--gevent-port={args.gevent_port}",
-        f"--logfile={log}",
-        "--log-level=info",
-    ]
-    print(f"starting: {' '.join(cmd[2:])}  (channels {args.channels})", flush=True)
-    return subprocess.Popen(cmd, env=env, start_new_session=True)
-
-
 def upload(args, db, url, data, deadline):
     """Import the file through the wizard as admin; wait for the import."""
-    common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common")
-    uid = common.authenticate(db, args.login, args.password, {})
-    if not uid:
-        raise RuntimeError(f"cannot log in as {args.login}")
-    models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
-
-    def call(model, method, *params, **kw):
-        return models.execute_kw(db, uid, args.password, model, method, params, kw)
-
+    call = xmlrpc_caller(url, db, args.login, args.password)
     code = "PC1C" if args.format == "1c" else "PCRG"
     [journal] = call("account.journal", "search", [("code", "=", code)])
     vals = {
@@ -230,42 +203,29 @@ def upload(args, db, url, data, deadline):
     import_id = action["params"]["next"]["res_id"]
     fields = ["state", "line_total", "line_done_count", "payment_count"]
     fields += ["to_match_count", "error_count", "chunk_count", "chunk_done_count"]
-    last = None
-    while time.monotonic() < deadline:
-        imp = call("security.bank.import", "read", [import_id], fields)[0]
-        progress = (imp["line_done_count"], imp["state"])
-        if progress != last:
-            print(
-                f"  {time.monotonic() - uploaded:6.1f} s: {imp['state']}, lines "
-                f"{imp['line_done_count']}/{imp['line_total']}, "
-                f"{imp['payment_count']} paid",
-                flush=True,
-            )
-            last = progress
-        if imp["state"] == "done":
-            break
-        time.sleep(args.poll)
+    imp = poll_until(
+        lambda: call("security.bank.import", "read", [import_id], fields)[0],
+        lambda imp: imp["state"] == "done",
+        lambda imp: (
+            f"{imp['state']}, lines {imp['line_done_count']}/"
+            f"{imp['line_total']}, {imp['payment_count']} paid"
+        ),
+        uploaded,
+        deadline,
+        args.poll,
+    )
     wall = time.monotonic() - uploaded
-    # the last job closes the import, then queue_job marks it done
-    while time.monotonic() < deadline and live_jobs(db, import_id) != "0":
-        time.sleep(args.poll)
+    wait_jobs_ended(db, jobs_of(import_id), deadline, args.poll)
     return import_id, imp, answered, wall
 
 
 def jobs_of(import_id):
+    """The FROM clause of the jobs of the import's chunks (``j``)."""
     return (
         "FROM queue_job j JOIN security_bank_import_chunk c "
         "ON j.uuid IN (c.create_job_uuid, c.pay_job_uuid) "
         f"WHERE c.import_id = {import_id}"
     )
-
-
-def live_jobs(db, import_id):
-    return psql(
-        db,
-        f"SELECT count(*) {jobs_of(import_id)} "
-        "AND j.state IN ('pending', 'enqueued', 'started', 'wait_dependencies')",
-    )[0][0]
 
 
 def checks(db, import_id, imp, count, log_text):
@@ -294,8 +254,6 @@ def checks(db, import_id, imp, count, log_text):
         "FROM account_bank_statement s JOIN security_bank_import_statement_rel r "
         f"ON r.statement_id = s.id WHERE r.import_id = {import_id}",
     )[0]
-    jobs = dict(psql(db, f"SELECT j.state, count(*) {jobs_of(import_id)} GROUP BY 1"))
-    killed = [line for line in log_text.splitlines() if KILLED.search(line)]
     n = str(count)
     return [
         ("import done", imp["state"] == "done", imp["state"]),
@@ -317,27 +275,9 @@ def checks(db, import_id, imp, count, log_text):
             statements[0] == statements[1] != "0",
             f"{statements[1]} of {statements[0]} complete",
         ),
-        (
-            "every job done",
-            set(jobs) == {"done"},
-            ", ".join(f"{k}: {v}" for k, v in sorted(jobs.items())),
-        ),
-        (
-            "no worker killed, no error in the log",
-            not killed,
-            "; ".join(killed[:5]) or "clean",
-        ),
+        jobs_check(db, jobs_of(import_id)),
+        log_check(log_text),
     ]
-
-
-def figures(db, import_id):
-    row = psql(
-        db,
-        "SELECT count(*), round(avg(j.exec_time)::numeric, 2), "
-        "round(max(j.exec_time)::numeric, 2), "
-        f"COALESCE(sum(GREATEST(j.retry - 1, 0)), 0) {jobs_of(import_id)}",
-    )[0]
-    return dict(zip(("jobs", "mean_s", "max_s", "retries"), row, strict=True))
 
 
 def main():
@@ -361,32 +301,35 @@ def main():
     args = parser.parse_args()
 
     db = f"{args.db_prefix}_{args.format}_{args.lines}_{os.getpid()}"
-    port = args.port or random.randint(20000, 29998)
+    port = args.port or random_port(20000, 29998)
     args.gevent_port = args.gevent_port or port + 1
     url = f"http://127.0.0.1:{port}"
     log = Path(f"/tmp/{db}.log")
-    server = None
     ok = False
-    try:
-        refs = build(args, db)
-        stamp = int(time.time())
-        make = one_c_file if args.format == "1c" else registry_file
-        data = make(refs, stamp)
-        log.unlink(missing_ok=True)
-        server = start_server(args, db, port, log)
-        deadline = time.monotonic() + args.timeout
-        wait_up(url, server, deadline)
+    refs = build(args, db)
+    stamp = int(time.time())
+    make = one_c_file if args.format == "1c" else registry_file
+    data = make(refs, stamp)
+    log.unlink(missing_ok=True)
+    deadline = time.monotonic() + args.timeout
+    print(f"jobrunner channels: {args.channels}", flush=True)
+    with serving(
+        db,
+        args.addons_path,
+        port,
+        *server_options(args, log),
+        gevent_port=args.gevent_port,
+        env=dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=args.channels),
+        timeout=args.timeout,
+        stop_timeout=120,
+    ):
         time.sleep(6)  # the jobrunner starts 5 s after the workers
         import_id, imp, answered, wall = upload(args, db, url, data, deadline)
-    finally:
-        if server and server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(120)
     try:
         results = checks(
             db, import_id, imp, args.lines, log.read_text(errors="replace")
         )
-        jobs = figures(db, import_id)
+        jobs = job_figures(db, jobs_of(import_id))
         ok = all(passed for _name, passed, _detail in results)
         print()
         print(f"file:                    {args.format}, {args.lines} lines")
@@ -400,8 +343,7 @@ def main():
             f" max {jobs['max_s']} s, {jobs['retries']} retries"
         )
         print(f"server log:              {log}")
-        for name, passed, detail in results:
-            print(f"  [{'ok' if passed else 'FAILED'}] {name}: {detail}")
+        print_checks(results)
     finally:
         if not args.keep:
             subprocess.run(["dropdb", "--if-exists", "--force", db], check=False)

@@ -3,11 +3,31 @@
 from datetime import date
 
 from odoo import Command, fields
-from odoo.tests import new_test_user
+from odoo.tests import TransactionCase, new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
+
+
+class DemoDataCase(TransactionCase):
+    """A test of the demo data, skipped on a database installed without it:
+    ``subscribers`` are the demo subscribers (their e-mails
+    subscriber...@example.com), ``contracts`` their contracts."""
+
+    def setUp(self):
+        super().setUp()
+        if not self.env.ref(
+            "security_billing.demo_bundle_ajax_essential", raise_if_not_found=False
+        ):
+            self.skipTest("database installed without demo data")
+        self.subscribers = self.env["res.partner"].search(
+            [
+                ("security_is_subscriber", "=", True),
+                ("email", "=like", "subscriber%@example.com"),
+            ]
+        )
+        self.contracts = self.subscribers.security_contract_ids
 
 
 class SecurityBillingCase(AccountTestInvoicingCommon):
@@ -39,6 +59,27 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
                 },
                 **vals,
             )
+        )
+
+    @classmethod
+    def _create_company_user(
+        cls,
+        login,
+        groups="security_billing.group_security_billing_user",
+        company=None,
+        **vals,
+    ):
+        """A user of ``company`` only (default: the test company), in
+        ``groups`` (default: a billing accountant), with more ``vals``
+        (``lang``, ``password``...)."""
+        company = company or cls.company_data["company"]
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            company_id=company.id,
+            company_ids=[Command.set(company.ids)],
+            **vals,
         )
 
     @classmethod
@@ -182,6 +223,21 @@ class RpcUsersMixin:
             company_id=company.id,
             company_ids=[Command.set(company.ids)],
         )
+
+    @classmethod
+    def _create_rpc_users(cls, prefix, users, attribute="{}_user"):
+        """The RPC user ``<prefix><name>`` of each ``name`` of ``users``, set
+        as ``cls.<attribute.format(name)>``.
+
+        :param dict users: ``name: groups`` (of the test company) or
+            ``name: (groups, company)``
+        """
+        for name, groups in users.items():
+            company = cls.company_data["company"]
+            if isinstance(groups, tuple):
+                groups, company = groups
+            user = cls._create_rpc_user(f"{prefix}{name}", groups, company)
+            setattr(cls, attribute.format(name), user)
 
     def _rpc(self, user, model, method, *args, **kwargs):
         """``execute_kw`` of ``model.method(*args, **kwargs)`` as ``user``."""

@@ -5,11 +5,18 @@ through registry cursors, runs each competitor in its own cursor and thread,
 and deletes what it committed in a cleanup (``_delete_fixture``).
 """
 
+import threading
 import time
+from unittest.mock import patch
 from uuid import uuid4
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import TransactionCase
+
+from odoo.addons.security_billing.models.account_move import AccountMove
+from odoo.addons.security_billing.models.security_billing_run import (
+    SecurityBillingRun,
+)
 
 
 class CommittedRaceCase(TransactionCase):
@@ -119,6 +126,43 @@ class CommittedRaceCase(TransactionCase):
                 )
             ],
         }
+
+    def _billing_patches(self, worker, entered=None, release=None, out=None):
+        """Patches of a billing race: the run bills this test's contracts
+        only (``self.contract_ids``); in the thread named ``worker``, the
+        batch stops after Odoo numbered its first invoice, uncommitted
+        (``entered`` set, then it waits for ``release``), and
+        ``out["first"]`` keeps the name it is numbered after."""
+        domain = SecurityBillingRun._contracts_domain
+        number_after = AccountMove._security_number_after
+        contract_ids = self.contract_ids
+
+        def only_ours(run):
+            return domain(run) + [("id", "in", contract_ids)]
+
+        def held_number_after(moves, previous):
+            if getattr(threading.current_thread(), "worker", None) == worker:
+                if out is not None:
+                    out["first"] = previous.name
+                if entered:
+                    entered.set()  # first invoice numbered, uncommitted
+                    release.wait(120)
+            return number_after(moves, previous)
+
+        return (
+            patch.object(
+                SecurityBillingRun,
+                "_contracts_domain",
+                autospec=True,
+                side_effect=only_ours,
+            ),
+            patch.object(
+                AccountMove,
+                "_security_number_after",
+                autospec=True,
+                side_effect=held_number_after,
+            ),
+        )
 
     def _delete_billed(self, env, run_id):
         """Delete what a billing run made for the fixture's subscribers,

@@ -1,4 +1,6 @@
 from . import security_balance_mixin
+from . import security_job_chunk_mixin
+from . import security_job_chunked_mixin
 from . import security_payment_category
 from . import security_payment_request
 from . import product_template

@@ -6,6 +6,18 @@ RECOMMENDED_METHODS = [
     ("balance_due_next", "Balance due + next period's fee"),
     ("months", "N months of fee"),
 ]
+# settings of a company that may not be negative
+NON_NEGATIVE_SETTINGS = (
+    "security_promise_fee_share",
+    "security_promise_max_amount",
+    "security_promise_days",
+    "security_promise_max_count",
+    "security_promise_period_days",
+    "security_promise_max_suspended_days",
+    "security_promise_cooldown_days",
+    "security_autopay_notice_days",
+    "security_low_balance_threshold",
+)
 
 
 class ResCompany(models.Model):
@@ -162,31 +174,10 @@ class ResCompany(models.Model):
         for company in self:
             company._security_autopay_retry_schedule()
 
-    @api.constrains(
-        "security_promise_fee_share",
-        "security_promise_max_amount",
-        "security_promise_days",
-        "security_promise_max_count",
-        "security_promise_period_days",
-        "security_promise_max_suspended_days",
-        "security_promise_cooldown_days",
-        "security_autopay_notice_days",
-        "security_low_balance_threshold",
-    )
+    @api.constrains(*NON_NEGATIVE_SETTINGS)
     def _check_security_promise_rules(self):
-        names = (
-            "security_promise_fee_share",
-            "security_promise_max_amount",
-            "security_promise_days",
-            "security_promise_max_count",
-            "security_promise_period_days",
-            "security_promise_max_suspended_days",
-            "security_promise_cooldown_days",
-            "security_autopay_notice_days",
-            "security_low_balance_threshold",
-        )
         for company in self:
-            for fname in names:
+            for fname in NON_NEGATIVE_SETTINGS:
                 if company[fname] < 0:
                     raise ValidationError(
                         _(

@@ -1,12 +1,10 @@
 import logging
-import threading
 
 from psycopg2 import errors as pgerrors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.modules import module as odoo_module
-from odoo.tools import format_amount, split_every
+from odoo.tools import SQL, format_amount, split_every
 
 from odoo.addons.queue_job.job import Job, identity_exact
 
@@ -42,20 +40,12 @@ class SecurityBillingRun(models.Model):
     """
 
     _name = "security.billing.run"
-    _inherit = ["mail.thread"]
+    _inherit = ["security.job.chunked.mixin", "mail.thread"]
     _description = "Security Billing Run"
     _order = "id desc"
     _rec_name = "name"
 
     name = fields.Char(compute="_compute_name", store=True)
-    company_id = fields.Many2one(
-        "res.company",
-        required=True,
-        readonly=True,
-        index=True,
-        default=lambda self: self.env.company,
-    )
-    currency_id = fields.Many2one(related="company_id.currency_id")
     user_id = fields.Many2one(
         "res.users", string="Started By", readonly=True, default=lambda s: s.env.user
     )
@@ -74,7 +64,6 @@ class SecurityBillingRun(models.Model):
         "are billed; it is the date of the invoices.",
     )
     date_started = fields.Datetime(string="Started", readonly=True)
-    date_finished = fields.Datetime(string="Finished", readonly=True)
     state = fields.Selection(
         string="Run Status",
         selection=[
@@ -92,8 +81,6 @@ class SecurityBillingRun(models.Model):
         readonly=True,
         help="Due MMR contracts when the run started.",
     )
-    chunk_count = fields.Integer(string="Chunks", readonly=True)
-    chunk_done_count = fields.Integer(string="Chunks Done", readonly=True)
     chunk_ids = fields.One2many(
         "security.billing.run.chunk", "run_id", string="Chunks Log", readonly=True
     )
@@ -104,7 +91,6 @@ class SecurityBillingRun(models.Model):
     contract_count = fields.Integer(string="Contracts Processed", readonly=True)
     invoice_count = fields.Integer(string="Invoices Created", readonly=True)
     invoice_amount = fields.Monetary(string="Amount Invoiced", readonly=True)
-    error_count = fields.Integer(string="Errors", readonly=True)
     error_ids = fields.One2many(
         "security.billing.run.error", "run_id", string="Errors Log", readonly=True
     )
@@ -256,21 +242,8 @@ class SecurityBillingRun(models.Model):
     def _has_live_jobs(self):
         """Whether a job of a chunk of this run not done will still run."""
         self.ensure_one()
-        uuids = [
-            uuid
-            for uuid in self.chunk_ids.filtered(lambda c: c.state != "done")
-            .sudo()
-            .mapped("job_uuid")
-            if uuid
-        ]
-        return bool(
-            uuids
-            and self.env["queue.job"]
-            .sudo()
-            .search_count(
-                [("uuid", "in", uuids), ("state", "in", LIVE_JOB_STATES)], limit=1
-            )
-        )
+        pending = self.chunk_ids.filtered(lambda c: c.state != "done")
+        return bool(self._chunk_jobs(LIVE_JOB_STATES, chunks=pending, limit=1))
 
     # --------------------------------------------------------------- execution
     @api.model
@@ -284,30 +257,6 @@ class SecurityBillingRun(models.Model):
     @api.model
     def _billing_context(self):
         return dict(BILLING_CONTEXT)
-
-    @api.model
-    def _in_test_mode(self):
-        return bool(
-            odoo_module.current_test
-            or self.env.registry.in_test_mode()
-            or getattr(threading.current_thread(), "testing", False)
-        )
-
-    def _can_commit(self):
-        """Whether the billing may commit its own transactions: not in tests
-        (savepoints there) nor inside a larger transaction (context
-        ``security_billing_no_commit``, e.g. demo data loaded by the module
-        installation)."""
-        return not (
-            self._in_test_mode() or self.env.context.get("security_billing_no_commit")
-        )
-
-    def _commit(self):
-        """Commit the work done so far when the billing may commit."""
-        if self._can_commit():
-            # A chunk is committed before the run counts it (see
-            # _update_progress).
-            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _contracts_domain(self):
         self.ensure_one()
@@ -357,68 +306,28 @@ class SecurityBillingRun(models.Model):
                 chunk.job_uuid = job.uuid
         return chunks
 
-    def _update_progress(self):
-        """Add up the run's chunks; the chunk that finishes last closes it.
-
-        Chunks run in parallel in REPEATABLE READ transactions, which see
-        neither the other chunks' rows committed meanwhile nor may update
-        a row another committed meanwhile: the run is updated in a short
-        READ COMMITTED transaction of its own, after the chunk's commit,
-        under a row lock on the run: the chunks count one after the other,
-        each sees every chunk committed before it.
-        """
-        self.ensure_one()
-        if not self._can_commit():
-            self._add_up_chunks()
-            return
-        with self.env.registry.cursor() as cr:
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            self.with_env(self.env(cr=cr))._add_up_chunks()
-        self.invalidate_recordset()
-
-    def _add_up_chunks(self):
-        self.ensure_one()
-        cr = self.env.cr
-        cr.execute(
-            "SELECT state FROM security_billing_run WHERE id = %s FOR UPDATE",
-            [self.id],
-        )
-        state = cr.fetchone()[0]
-        self.env["security.billing.run.chunk"].flush_model()
-        cr.execute(
-            """
-            SELECT count(*) FILTER (WHERE state = 'done'),
-                   COALESCE(sum(contract_count), 0),
-                   COALESCE(sum(invoice_count), 0),
-                   COALESCE(sum(invoice_amount), 0),
-                   COALESCE(sum(error_count), 0)
-              FROM security_billing_run_chunk
-             WHERE run_id = %s
-            """,
-            [self.id],
-        )
-        done, contracts, invoices, amount, errors = cr.fetchone()
-        self.invalidate_recordset()
-        vals = {
-            "chunk_done_count": done,
-            "contract_count": contracts,
-            "invoice_count": invoices,
-            "invoice_amount": amount,
-            "error_count": errors,
+    def _chunk_sums(self):
+        return {
+            **super()._chunk_sums(),
+            "contract_count": SQL("COALESCE(sum(contract_count), 0)"),
+            "invoice_count": SQL("COALESCE(sum(invoice_count), 0)"),
+            "invoice_amount": SQL("COALESCE(sum(invoice_amount), 0)"),
+            "error_count": SQL("COALESCE(sum(error_count), 0)"),
         }
-        closing = state == "running" and done >= self.chunk_count
-        if closing:
-            vals.update(state="done", date_finished=fields.Datetime.now())
-        self.write(vals)
-        if closing:
-            _logger.info(
-                "%s: %s contracts, %s invoices, %s errors",
-                self.name,
-                contracts,
-                invoices,
-                errors,
-            )
-            self._notify_done()
+
+    def _is_closing(self, state, vals):
+        """Only a running run closes (an interrupted one stays so)."""
+        return state == "running" and super()._is_closing(state, vals)
+
+    def _close(self):
+        _logger.info(
+            "%s: %s contracts, %s invoices, %s errors",
+            self.name,
+            self.contract_count,
+            self.invoice_count,
+            self.error_count,
+        )
+        self._notify_done()
 
     def _notify_done(self):
         """Tell the user who started the run that it is done: a message on

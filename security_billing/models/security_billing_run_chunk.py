@@ -1,11 +1,7 @@
-import logging
-
 from psycopg2 import OperationalError
 
 from odoo import fields, models
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
-
-_logger = logging.getLogger(__name__)
 
 
 class SecurityBillingRunChunk(models.Model):
@@ -18,8 +14,11 @@ class SecurityBillingRunChunk(models.Model):
     """
 
     _name = "security.billing.run.chunk"
+    _inherit = ["security.job.chunk.mixin"]
     _description = "Security Billing Run Chunk"
     _order = "run_id, sequence"
+    _chunk_work_field = "run_id"
+    _chunk_job_uuid_fields = ("job_uuid",)
 
     run_id = fields.Many2one(
         "security.billing.run",
@@ -30,7 +29,6 @@ class SecurityBillingRunChunk(models.Model):
     )
     company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="run_id.currency_id")
-    sequence = fields.Integer(readonly=True)
     first_contract_id = fields.Integer(string="First Contract Id", readonly=True)
     last_contract_id = fields.Integer(string="Last Contract Id", readonly=True)
     contract_total = fields.Integer(
@@ -48,7 +46,6 @@ class SecurityBillingRunChunk(models.Model):
     job_uuid = fields.Char(
         string="Job UUID", readonly=True, groups="base.group_system", copy=False
     )
-    date_done = fields.Datetime(string="Finished", readonly=True)
     contract_count = fields.Integer(string="Contracts Processed", readonly=True)
     invoice_count = fields.Integer(string="Invoices Created", readonly=True)
     invoice_amount = fields.Monetary(string="Amount Invoiced", readonly=True)
@@ -62,13 +59,10 @@ class SecurityBillingRunChunk(models.Model):
         the transaction that creates the invoice), so it bills it all again.
         """
         self.ensure_one()
-        run = self.run_id
         if self.state != "done":
-            self._bill_range()
-            # the chunk is durable before the run counts it (a new
-            # transaction, see _update_progress)
-            run._commit()
-        run._update_progress()
+            self._run_step(self._bill_range)
+        else:
+            self.run_id._update_progress()
         return self.env._(
             "%(contracts)s contracts, %(invoices)s invoices, %(errors)s errors",
             contracts=self.contract_count,
@@ -92,8 +86,9 @@ class SecurityBillingRunChunk(models.Model):
         )
 
     def _bill_range(self):
-        """Bill the chunk's contracts; a failure of the batch is logged, not
-        raised, except a concurrency error: then the job is retried."""
+        """Bill the chunk's contracts and record the figures (a step of
+        ``_run_step``: a failure of the batch is recorded, not raised, except
+        a concurrency error: then the job is retried)."""
         self.ensure_one()
         run = self.run_id
         contracts = self._security_contracts().with_context(
@@ -101,21 +96,20 @@ class SecurityBillingRunChunk(models.Model):
             security_billing_run_id=run.id,
             **run._billing_context(),
         )
-        try:
-            with self.env.cr.savepoint():
-                moves, errors = contracts._security_bill_due(run.date_ref)
-        except OperationalError as exc:
-            if exc.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
-                raise  # queue_job retries the whole chunk
-            self._record_failure(contracts, exc)
-        except Exception as exc:  # any other failure must not stop the run
-            self._record_failure(contracts, exc)
-        else:
-            self._record(contracts, moves, errors)
+        moves, errors = contracts._security_bill_due(run.date_ref)
+        self._record(contracts, moves, errors)
 
-    def _record_failure(self, contracts, exc):
+    def _is_transient(self, exc):
+        """Only PostgreSQL's concurrency errors are retried: billing calls no
+        network."""
+        return (
+            isinstance(exc, OperationalError)
+            and exc.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY
+        )
+
+    def _record_failure(self, exc):
         """The whole batch failed: nothing billed, one error for the batch."""
-        _logger.exception("%s: chunk %s failed", self.run_id.name, self.sequence)
+        contracts = self._security_contracts()
         self._record(
             contracts.browse(),
             self.env["account.move"],

@@ -5,6 +5,7 @@
 import logging
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 from odoo.tools.misc import formatLang
 
 from odoo.addons.security_billing.tools.notify import notify_owner
@@ -44,19 +45,11 @@ class SecurityBankImport(models.Model):
     """
 
     _name = "security.bank.import"
-    _inherit = ["mail.thread"]
+    _inherit = ["security.job.chunked.mixin", "mail.thread"]
     _description = "Bank Statement Import"
     _order = "id desc"
 
     name = fields.Char(string="File", required=True, readonly=True)
-    company_id = fields.Many2one(
-        "res.company",
-        required=True,
-        readonly=True,
-        index=True,
-        default=lambda self: self.env.company,
-    )
-    currency_id = fields.Many2one(related="company_id.currency_id")
     journal_id = fields.Many2one("account.journal", readonly=True)
     user_id = fields.Many2one(
         "res.users", string="Imported By", readonly=True, default=lambda s: s.env.user
@@ -72,7 +65,6 @@ class SecurityBankImport(models.Model):
     date_started = fields.Datetime(
         string="Started", readonly=True, default=fields.Datetime.now
     )
-    date_finished = fields.Datetime(string="Finished", readonly=True)
     statement_ids = fields.Many2many(
         "account.bank.statement",
         "security_bank_import_statement_rel",
@@ -84,8 +76,6 @@ class SecurityBankImport(models.Model):
     chunk_ids = fields.One2many(
         "security.bank.import.chunk", "import_id", string="Chunks Log", readonly=True
     )
-    chunk_count = fields.Integer(string="Chunks", readonly=True)
-    chunk_done_count = fields.Integer(string="Chunks Done", readonly=True)
     line_total = fields.Integer(
         string="Lines", readonly=True, help="Lines of the file to import."
     )
@@ -103,7 +93,6 @@ class SecurityBankImport(models.Model):
     to_match_count = fields.Integer(string="To Match", readonly=True)
     ignored_count = fields.Integer(string="Outgoing Ignored", readonly=True)
     skipped_count = fields.Integer(string="Already Processed", readonly=True)
-    error_count = fields.Integer(string="Errors", readonly=True)
     import_notes = fields.Text(
         readonly=True, help="Notes of the import of the file (transactions skipped)."
     )
@@ -214,99 +203,28 @@ class SecurityBankImport(models.Model):
         }
 
     # ---------------------------------------------------------------- progress
-    def _can_commit(self):
-        """Whether the jobs commit their own work (not in tests): the core
-        billing run's rule."""
-        return self.env["security.billing.run"]._can_commit()
+    def _chunk_sums(self):
+        return {
+            **super()._chunk_sums(),
+            "line_created_count": SQL(
+                "COALESCE(sum(line_count) FILTER (WHERE state != 'pending'), 0)"
+            ),
+            "line_done_count": SQL(
+                "COALESCE(sum(line_count) FILTER (WHERE state = 'done'), 0)"
+            ),
+            "payment_count": SQL("COALESCE(sum(matched_count), 0)"),
+            "payment_amount": SQL("COALESCE(sum(matched_amount), 0)"),
+            "to_match_count": SQL("COALESCE(sum(to_match_count), 0)"),
+            "ignored_count": SQL("COALESCE(sum(ignored_count), 0)"),
+            "skipped_count": SQL("COALESCE(sum(skipped_count), 0)"),
+            "error_count": SQL("count(*) FILTER (WHERE error_message IS NOT NULL)"),
+        }
 
-    def _update_progress(self):
-        """Add up the chunks; the job that finishes last closes the import
-        (see ``_in_own_transaction``)."""
-        self.ensure_one()
-        self._in_own_transaction("_add_up_chunks")
-
-    def _in_own_transaction(self, method, *args):
-        """Call ``method`` of this import in a short READ COMMITTED
-        transaction of its own, as the billing run counts its chunks.
-
-        Jobs run in parallel in REPEATABLE READ transactions, which neither
-        see the rows the other jobs commit meanwhile nor may update a row
-        another one committed meanwhile: under a row lock on the import, the
-        jobs count one after the other and each sees the work committed
-        before it. In tests (no commits), in the current transaction.
-        """
-        self.ensure_one()
-        if not self._can_commit():
-            getattr(self, method)(*args)
-            return
-        with self.env.registry.cursor() as cr:
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            record = self.with_env(self.env(cr=cr))
-            getattr(record, method)(
-                *[
-                    arg.with_env(record.env)
-                    if isinstance(arg, models.BaseModel)
-                    else arg
-                    for arg in args
-                ]
-            )
-        self.invalidate_recordset()
-
-    def _security_lock(self):
-        self.ensure_one()
-        self.env.cr.execute(
-            "SELECT state FROM security_bank_import WHERE id = %s FOR UPDATE",
-            [self.id],
-        )
-        return self.env.cr.fetchone()[0]
-
-    def _add_up_chunks(self):
-        self.ensure_one()
-        state = self._security_lock()
-        self.env["security.bank.import.chunk"].flush_model()
-        self.env.cr.execute(
-            """
-            SELECT count(*) FILTER (WHERE state = 'done'),
-                   COALESCE(sum(line_count) FILTER (WHERE state != 'pending'), 0),
-                   COALESCE(sum(line_count) FILTER (WHERE state = 'done'), 0),
-                   COALESCE(sum(matched_count), 0),
-                   COALESCE(sum(matched_amount), 0),
-                   COALESCE(sum(to_match_count), 0),
-                   COALESCE(sum(ignored_count), 0),
-                   COALESCE(sum(skipped_count), 0),
-                   count(*) FILTER (WHERE error_message IS NOT NULL)
-              FROM security_bank_import_chunk
-             WHERE import_id = %s
-            """,
-            [self.id],
-        )
-        row = self.env.cr.fetchone()
-        self.invalidate_recordset()
-        vals = dict(
-            zip(
-                (
-                    "chunk_done_count",
-                    "line_created_count",
-                    "line_done_count",
-                    "payment_count",
-                    "payment_amount",
-                    "to_match_count",
-                    "ignored_count",
-                    "skipped_count",
-                    "error_count",
-                ),
-                row,
-                strict=True,
-            )
-        )
-        closing = state != "done" and vals["chunk_done_count"] >= self.chunk_count
-        if closing:
-            vals.update(state="done", date_finished=fields.Datetime.now())
-        elif state != "done":
-            vals["state"] = "failed" if vals["error_count"] else "running"
-        self.sudo().write(vals)
-        if closing:
-            self._close()
+    def _progress_state_vals(self, state, vals):
+        """*Failed* while a chunk keeps an error, else *Running*."""
+        if state == "done":
+            return {}
+        return {"state": "failed" if vals["error_count"] else "running"}
 
     def _record_failure(self, chunk, error):
         """A job of ``chunk`` failed: the chunk keeps the error, the import
@@ -319,7 +237,7 @@ class SecurityBankImport(models.Model):
         self._in_own_transaction("_write_failure", chunk, error)
 
     def _write_failure(self, chunk, error):
-        self._security_lock()
+        self._lock_state()
         chunk.sudo().error_message = error
         self.sudo().write(
             {
@@ -382,18 +300,7 @@ class SecurityBankImport(models.Model):
         chunk's step once; the jobs waiting on them follow)."""
         self.ensure_one()
         self.check_access("read")
-        uuids = [
-            uuid
-            for chunk in self.sudo().chunk_ids
-            for uuid in (chunk.create_job_uuid, chunk.pay_job_uuid)
-            if uuid
-        ]
-        jobs = (
-            self.env["queue.job"]
-            .sudo()
-            .search([("uuid", "in", uuids), ("state", "=", "failed")])
-        )
-        jobs.requeue()
+        self._chunk_jobs(("failed",)).requeue()
         return True
 
     def action_view_lines(self):

@@ -8,7 +8,6 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.job import identity_exact
 from odoo.addons.security_billing.models.security_billing_run import BILLING_CONTEXT
-from odoo.addons.security_billing.tools.jobs import is_transient_error
 
 from .account_bank_statement_line_import import IMPORT_CONTEXT_KEY
 
@@ -40,8 +39,13 @@ class SecurityBankImportChunk(models.Model):
     """
 
     _name = "security.bank.import.chunk"
+    _inherit = ["security.job.chunk.mixin"]
     _description = "Bank Statement Import Chunk"
     _order = "import_id, sequence"
+    _chunk_work_field = "import_id"
+    _chunk_job_uuid_fields = ("create_job_uuid", "pay_job_uuid")
+    # a failed step fails its job: "Run failed jobs again" reruns it
+    _chunk_failure_fails_job = True
 
     import_id = fields.Many2one(
         "security.bank.import",
@@ -52,7 +56,6 @@ class SecurityBankImportChunk(models.Model):
     )
     company_id = fields.Many2one(related="import_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="import_id.currency_id")
-    sequence = fields.Integer(readonly=True)
     statement_id = fields.Many2one(
         "account.bank.statement", readonly=True, ondelete="set null"
     )
@@ -85,7 +88,6 @@ class SecurityBankImportChunk(models.Model):
         readonly=True,
         default="pending",
     )
-    date_done = fields.Datetime(string="Finished", readonly=True)
     matched_count = fields.Integer(string="Paid", readonly=True)
     matched_amount = fields.Monetary(string="Amount Paid", readonly=True)
     to_match_count = fields.Integer(string="To Match", readonly=True)
@@ -191,26 +193,10 @@ class SecurityBankImportChunk(models.Model):
         if self.sequence == ANALYZE_CHUNK:
             self.env["account.bank.statement.line"]._security_refresh_move_statistics()
 
-    def _run_step(self, step):
-        """Run ``step`` in a savepoint, commit, then count the chunk in its
-        import. A failure (but a transient one, which queue_job retries)
-        leaves nothing of the step: it is recorded on the chunk and the
-        import, then the job fails; run again, the job does the step."""
-        imp = self.import_id
-        try:
-            with self.env.cr.savepoint():
-                step()
-        except Exception as exc:
-            if is_transient_error(exc):
-                raise
-            _logger.exception("Bank import %s: chunk %s failed", imp.id, self.sequence)
-            self.env.invalidate_all()
-            imp._record_failure(self, str(exc))
-            raise
-        if imp._can_commit():
-            # the chunk's work is durable before the import counts it
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        imp._update_progress()
+    def _record_failure(self, exc):
+        """The chunk and its import keep the error (see
+        ``security.bank.import._record_failure``)."""
+        self.import_id._record_failure(self, str(exc))
 
     # ------------------------------------------------------------------- steps
     def _create_lines(self):

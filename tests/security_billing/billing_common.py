@@ -55,6 +55,22 @@ class BillingCase(SecurityBillingCase):
             )
         )
 
+    @classmethod
+    def _create_due_subscribers(cls, label, count, date_start="2025-03-01"):
+        """``count`` subscribers ``<label> <i>``, each with a monthly MMR
+        contract of 30.00 from ``date_start``.
+
+        :return: the subscribers (a list, in order) and their contracts
+        """
+        subscribers = [cls._create_subscriber(f"{label} {i}") for i in range(count)]
+        contracts = cls.env["contract.contract"].browse(
+            [
+                cls._create_billing_contract(partner, date_start=date_start).id
+                for partner in subscribers
+            ]
+        )
+        return subscribers, contracts
+
     def _run_billing(self, date_ref):
         """Run the billing of the current company on ``date_ref``: start the
         run, then run its jobs."""

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from ..common import SecurityBillingCase
@@ -21,13 +21,7 @@ class AccountantToolsCase(SecurityBillingCase):
         cls.categories = cls.env["security.payment.category"]
         cls.cash = cls.categories._get_by_code("cash")
         cls.today = fields.Date.context_today(cls.env.user)
-        cls.accountant = new_test_user(
-            cls.env,
-            login="sb_accountant",
-            groups="security_billing.group_security_billing_user",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
-        )
+        cls.accountant = cls._create_company_user("sb_accountant", company=cls.company)
 
     def _subscriber_with_invoices(self, name, count=2, price=30.0, months_ago=0):
         partner = self._create_subscriber(name)

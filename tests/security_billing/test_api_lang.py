@@ -3,8 +3,7 @@ client sends no context, the API answers in the user's language."""
 
 import xmlrpc.client
 
-from odoo import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
 from ..common import SecurityBillingCase
 from ..languages import install_languages
@@ -23,13 +22,11 @@ class TestApiLanguage(SecurityBillingCase, HttpCase):
         cls.users = {}
         for lang in ("ru_RU", "uk_UA", "en_US"):
             login = f"sb_api_{lang}"
-            cls.users[lang] = new_test_user(
-                cls.env,
-                login=login,
-                groups="security_billing.group_security_billing_api",
+            cls.users[lang] = cls._create_company_user(
+                login,
+                "security_billing.group_security_billing_api",
+                company=company,
                 password=f"{login}-Secret-1",
-                company_id=company.id,
-                company_ids=[Command.set(company.ids)],
                 lang=lang,
             )
 

@@ -26,14 +26,12 @@ class TestApiXmlrpc(RpcUsersMixin, SecurityBillingCase, HttpCase):
         cls.company = cls.company_data["company"]
         cls.today = fields.Date.context_today(cls.env.user)
         users = {
-            "sb_api": "security_billing.group_security_billing_api",
-            "sb_manager": "security_billing.group_security_billing_manager",
-            "sb_internal": "base.group_user",
-            "sb_portal": "base.group_portal",
+            "api": "security_billing.group_security_billing_api",
+            "manager": "security_billing.group_security_billing_manager",
+            "internal": "base.group_user",
+            "portal": "base.group_portal",
         }
-        for login, group in users.items():
-            user = cls._create_rpc_user(login, group, cls.company)
-            setattr(cls, f"{login[3:]}_user", user)
+        cls._create_rpc_users("sb_", users)
         cls.partner = cls._create_subscriber("Api Subscriber")
         cls.contract = cls._create_mmr_contract(
             cls.partner, date_start=cls.today - timedelta(days=40)

@@ -30,13 +30,7 @@ class TestAppExportAccess(RpcUsersMixin, SecurityBillingCase, HttpCase):
             "manager": (manager, cls.company),
             "other": (manager, cls.other_company),
         }
-        for name, (groups, company) in users.items():
-            login = f"sb_app_{name}"
-            setattr(
-                cls,
-                f"{name}_user",
-                cls._create_rpc_user(login, groups, company),
-            )
+        cls._create_rpc_users("sb_app_", users)
         partner = cls._create_subscriber("Hub owner")
         contract = cls._create_mmr_contract(partner, price=30.0)
         cls._invoice_contract(contract)

@@ -23,15 +23,19 @@ class BillingFieldAccessCase(RpcUsersMixin, DunningCase, HttpCase):
         super().setUpClass()
         company = cls.company
         users = {
-            "sb_employee": "base.group_user,base.group_partner_manager",
-            "sb_billing": "base.group_partner_manager,"
-            "security_billing.group_security_billing_user",
-            "sb_manager": "base.group_partner_manager,"
-            "security_billing.group_security_billing_manager",
+            "employee": ("base.group_user,base.group_partner_manager", company),
+            "billing": (
+                "base.group_partner_manager,"
+                "security_billing.group_security_billing_user",
+                company,
+            ),
+            "manager": (
+                "base.group_partner_manager,"
+                "security_billing.group_security_billing_manager",
+                company,
+            ),
         }
-        for login, groups in users.items():
-            user = cls._create_rpc_user(login, groups, company)
-            setattr(cls, login[3:], user)
+        cls._create_rpc_users("sb_", users, "{}")
         cls.admin = cls.env.ref("base.user_admin")
         cls.admin.write(
             {

@@ -6,9 +6,9 @@ from datetime import datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from ..common import SecurityBillingCase
 
@@ -409,12 +409,8 @@ class TestOverviewAccess(OverviewCase):
             "employee": ("base.group_user,base.group_partner_manager", cls.company),
         }
         for name, (groups, company) in users.items():
-            user = new_test_user(
-                cls.env,
-                login=f"sb_overview_{name}",
-                groups=groups,
-                company_id=company.id,
-                company_ids=[Command.set(company.ids)],
+            user = cls._create_company_user(
+                f"sb_overview_{name}", groups, company=company
             )
             setattr(cls, f"{name}_user", user)
 
@@ -468,12 +464,8 @@ class TestOverviewViews(OverviewCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.user = new_test_user(
-            cls.env,
-            login="sb_overview_views",
-            groups=BILLING,
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
+        cls.user = cls._create_company_user(
+            "sb_overview_views", BILLING, company=cls.company
         )
 
     def test_views_load(self):

@@ -1,7 +1,6 @@
 """The billing run: invoices and posts due MMR contracts in batches, never
 twice for a period, logs and skips failing contracts."""
 
-from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
@@ -13,13 +12,7 @@ class TestBillingRun(BillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.subscribers = [cls._create_subscriber(f"Run {i}") for i in range(3)]
-        cls.contracts = cls.env["contract.contract"].browse(
-            [
-                cls._create_billing_contract(partner, date_start="2025-03-01").id
-                for partner in cls.subscribers
-            ]
-        )
+        cls.subscribers, cls.contracts = cls._create_due_subscribers("Run", 3)
         cls.other_product = cls.env["product.product"].create(
             {"name": "Website hosting", "type": "service", "list_price": 10.0}
         )
@@ -185,12 +178,8 @@ class TestBillingRun(BillingCase):
         self.assertEqual((cron.interval_number, cron.interval_type), (1, "days"))
 
     def test_run_billing_now_button(self):
-        accountant = new_test_user(
-            self.env,
-            login="sb_run_accountant",
-            groups="security_billing.group_security_billing_user",
-            company_id=self.company.id,
-            company_ids=[Command.set(self.company.ids)],
+        accountant = self._create_company_user(
+            "sb_run_accountant", company=self.company
         )
         action = self.runs.with_user(accountant).action_security_run_billing_now()
         run = self.runs.browse(action["res_id"])

@@ -6,9 +6,8 @@ from unittest.mock import patch
 
 from psycopg2 import OperationalError
 
-from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import JobCounter, trap_jobs
 from odoo.addons.security_billing.models.account_move import AccountMove
@@ -23,13 +22,7 @@ class TestBillingRunJobs(BillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.subscribers = [cls._create_subscriber(f"Jobs {i}") for i in range(5)]
-        cls.contracts = cls.env["contract.contract"].browse(
-            [
-                cls._create_billing_contract(partner, date_start="2025-03-01").id
-                for partner in cls.subscribers
-            ]
-        )
+        cls.subscribers, cls.contracts = cls._create_due_subscribers("Jobs", 5)
         cls.env["ir.config_parameter"].set_param(
             "security_billing.billing_run_batch_size", "2"
         )
@@ -245,12 +238,8 @@ class TestBillingRunJobs(BillingCase):
         self.assertEqual((chunk.contract_count, chunk.invoice_count), (2, 1))
 
     def test_the_user_who_started_it_is_notified_when_done(self):
-        accountant = new_test_user(
-            self.env,
-            login="sb_jobs_accountant",
-            groups="security_billing.group_security_billing_user",
-            company_id=self.company.id,
-            company_ids=[Command.set(self.company.ids)],
+        accountant = self._create_company_user(
+            "sb_jobs_accountant", company=self.company
         )
         action = self.runs.with_user(accountant).action_security_run_billing_now()
         run = self.runs.browse(action["res_id"])

@@ -1,16 +1,11 @@
 """Two chunk jobs of a billing run posting at once, in real transactions."""
 
 import threading
-from unittest.mock import patch
 
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.controllers.main import RunJobController
 from odoo.addons.queue_job.job import Job
-from odoo.addons.security_billing.models.account_move import AccountMove
-from odoo.addons.security_billing.models.security_billing_run import (
-    SecurityBillingRun,
-)
 
 from ..race import CommittedRaceCase
 
@@ -91,33 +86,8 @@ class TestBillingRunChunksRace(CommittedRaceCase):
     def test_two_chunks_posting_at_once_number_without_gap_or_duplicate(self):
         out = self.out
         entered, release = threading.Event(), threading.Event()
-        domain = SecurityBillingRun._contracts_domain
-        number_after = AccountMove._security_number_after
-        contract_ids = self.contract_ids
-
-        def only_ours(run):
-            return domain(run) + [("id", "in", contract_ids)]
-
-        def held_number_after(moves, previous):
-            if getattr(threading.current_thread(), "worker", None) == "a":
-                entered.set()  # its first invoice numbered, uncommitted
-                release.wait(120)
-            return number_after(moves, previous)
-
-        with (
-            patch.object(
-                SecurityBillingRun,
-                "_contracts_domain",
-                autospec=True,
-                side_effect=only_ours,
-            ),
-            patch.object(
-                AccountMove,
-                "_security_number_after",
-                autospec=True,
-                side_effect=held_number_after,
-            ),
-        ):
+        domain_patch, number_patch = self._billing_patches("a", entered, release)
+        with domain_patch, number_patch:
             uuid_a, uuid_b = self._start_run()
             waited, b_done_while_a_held = self._race_against_held(
                 threading.Thread(target=self._perform_chunk, args=("a", uuid_a)),

@@ -1,14 +1,8 @@
 """Batch numbering of a billing run against a concurrent posting."""
 
 import threading
-from unittest.mock import patch
 
 from odoo.tests import tagged
-
-from odoo.addons.security_billing.models.account_move import AccountMove
-from odoo.addons.security_billing.models.security_billing_run import (
-    SecurityBillingRun,
-)
 
 from ..race import CommittedRaceCase
 
@@ -118,43 +112,11 @@ class TestBillingRunNumberRace(CommittedRaceCase):
         except Exception as exc:  # reported by the test thread
             out["post"] = exc
 
-    def _patches(self, out, entered=None, release=None):
-        """Only this test's contracts; hold the run before the batch numbers."""
-        domain = SecurityBillingRun._contracts_domain
-        number_after = AccountMove._security_number_after
-        contract_ids = self.contract_ids
-
-        def only_ours(run):
-            return domain(run) + [("id", "in", contract_ids)]
-
-        def held_number_after(moves, previous):
-            if getattr(threading.current_thread(), "worker", None) == "run":
-                out["first"] = previous.name
-                if entered:
-                    entered.set()  # first invoice numbered by Odoo, uncommitted
-                    release.wait(120)
-            return number_after(moves, previous)
-
-        return (
-            patch.object(
-                SecurityBillingRun,
-                "_contracts_domain",
-                autospec=True,
-                side_effect=only_ours,
-            ),
-            patch.object(
-                AccountMove,
-                "_security_number_after",
-                autospec=True,
-                side_effect=held_number_after,
-            ),
-        )
-
     # ------------------------------------------------------------------ tests
     def test_concurrent_posting_waits_and_numbers_after_the_batch(self):
         out = self.out
         entered, release = threading.Event(), threading.Event()
-        domain_patch, number_patch = self._patches(out, entered, release)
+        domain_patch, number_patch = self._billing_patches("run", entered, release, out)
         with domain_patch, number_patch:
             run = threading.Thread(target=self._run_billing, args=(out,))
             # the posting either finishes or waits on a lock of the run
@@ -220,7 +182,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
     def test_run_waits_for_a_posting_in_progress_and_numbers_after_it(self):
         out = self.out
         posted, release = threading.Event(), threading.Event()
-        domain_patch, number_patch = self._patches(out)
+        domain_patch, number_patch = self._billing_patches("run", out=out)
         with domain_patch, number_patch:
             post = threading.Thread(
                 target=self._post_invoice, args=(out, posted, release)
@@ -242,7 +204,7 @@ class TestBillingRunNumberRace(CommittedRaceCase):
     def test_number_taken_meanwhile_by_a_committed_posting(self):
         out = self.out
         entered, release = threading.Event(), threading.Event()
-        domain_patch, number_patch = self._patches(out, entered, release)
+        domain_patch, number_patch = self._billing_patches("run", entered, release, out)
         with domain_patch, number_patch:
             taken = []
 

@@ -16,12 +16,10 @@ class TestContextInjection(RpcUsersMixin, DunningCase, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         users = {
-            "sbctx_api": "security_billing.group_security_billing_api",
-            "sbctx_manager": "security_billing.group_security_billing_manager",
+            "api": ("security_billing.group_security_billing_api", cls.company),
+            "manager": ("security_billing.group_security_billing_manager", cls.company),
         }
-        for login, group in users.items():
-            user = cls._create_rpc_user(login, group, cls.company)
-            setattr(cls, f"{login[6:]}_user", user)
+        cls._create_rpc_users("sbctx_", users)
         cls.ref = cls.partner.security_account_ref
         cls.other = cls._create_subscriber("Other Subscriber")
         cls.other_contract = cls._create_mmr_contract(cls.other, price=45.0)

@@ -1,24 +1,13 @@
 """The demo data: run against a database installed with demo data
 (``--odoo-database`` of such a database); skipped on databases without it."""
 
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
+
+from ..common import DemoDataCase
 
 
 @tagged("post_install", "-at_install")
-class TestDemoData(TransactionCase):
-    def setUp(self):
-        super().setUp()
-        if not self.env.ref(
-            "security_billing.demo_bundle_ajax_essential", raise_if_not_found=False
-        ):
-            self.skipTest("database installed without demo data")
-        self.subscribers = self.env["res.partner"].search(
-            [
-                ("security_is_subscriber", "=", True),
-                ("email", "=like", "subscriber%@example.com"),
-            ]
-        )
-
+class TestDemoData(DemoDataCase):
     def test_demo_subscribers_sites_and_contracts(self):
         self.assertEqual(len(self.subscribers), 30)
         contracts = self.subscribers.security_contract_ids

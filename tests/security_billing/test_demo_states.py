@@ -4,25 +4,13 @@ waiting for its retry, one paid on its retry) and an app connector with an
 export. Runs against a database installed with demo data (``./dev test``
 installs it); skipped on databases without it."""
 
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
+
+from ..common import DemoDataCase
 
 
 @tagged("post_install", "-at_install")
-class TestDemoStates(TransactionCase):
-    def setUp(self):
-        super().setUp()
-        if not self.env.ref(
-            "security_billing.demo_bundle_ajax_essential", raise_if_not_found=False
-        ):
-            self.skipTest("database installed without demo data")
-        self.subscribers = self.env["res.partner"].search(
-            [
-                ("security_is_subscriber", "=", True),
-                ("email", "=like", "subscriber%@example.com"),
-            ]
-        )
-        self.contracts = self.subscribers.security_contract_ids
-
+class TestDemoStates(DemoDataCase):
     def test_every_service_status(self):
         self.assertEqual(
             set(self.contracts.mapped("security_state")),

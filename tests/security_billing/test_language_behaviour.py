@@ -1,9 +1,8 @@
 """Texts built in Python follow the reader's language: account number
 errors, the contract's service note, the "billing run done" message."""
 
-from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from ..common import SecurityBillingCase
 from ..languages import install_languages
@@ -46,13 +45,8 @@ class TestLanguageBehaviour(SecurityBillingCase):
         self.assertEqual(ukrainian, "Активне: усі послуги працюють.")
 
     def test_billing_run_done_message_in_the_starters_language(self):
-        accountant = new_test_user(
-            self.env,
-            login="sb_run_ru",
-            groups="security_billing.group_security_billing_user",
-            company_id=self.company.id,
-            company_ids=[Command.set(self.company.ids)],
-            lang="ru_RU",
+        accountant = self._create_company_user(
+            "sb_run_ru", company=self.company, lang="ru_RU"
         )
         run = self.env["security.billing.run"].create(
             {

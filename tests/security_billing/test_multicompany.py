@@ -1,8 +1,7 @@
 """Multi-company: a user of company B sees nothing of company A."""
 
-from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .billing_common import BillingCase
 
@@ -19,12 +18,10 @@ class TestMultiCompany(BillingCase):
             cls.subscriber, date_start="2025-03-01"
         )
         cls.site = cls._create_site(cls.subscriber, cls.contract, device_id="0A0B0C0D")
-        cls.user_b = new_test_user(
-            cls.env,
-            login="sb_user_company_b",
-            groups="security_billing.group_security_billing_manager",
-            company_id=cls.company_b.id,
-            company_ids=[Command.set(cls.company_b.ids)],
+        cls.user_b = cls._create_company_user(
+            "sb_user_company_b",
+            "security_billing.group_security_billing_manager",
+            company=cls.company_b,
         )
 
     def test_user_of_company_b_sees_nothing_of_company_a(self):

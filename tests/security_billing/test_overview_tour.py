@@ -5,8 +5,8 @@ import os
 import unittest
 from datetime import timedelta
 
-from odoo import Command, fields
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo import fields
+from odoo.tests import HttpCase, tagged
 
 from ..common import SecurityBillingCase
 
@@ -17,12 +17,10 @@ class TestOverviewTour(SecurityBillingCase, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         company = cls.env.company
-        cls.accountant = new_test_user(
-            cls.env,
-            login="sb_overview_tour",
-            groups="base.group_user,security_billing.group_security_billing_user",
-            company_id=company.id,
-            company_ids=[Command.set(company.ids)],
+        cls.accountant = cls._create_company_user(
+            "sb_overview_tour",
+            "base.group_user,security_billing.group_security_billing_user",
+            company=company,
         )
         partner = cls._create_subscriber(
             "Tour Subscriber",

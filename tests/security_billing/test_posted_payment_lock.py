@@ -41,12 +41,10 @@ class TestPostedPaymentLockRpc(RpcUsersMixin, SecurityBillingCase, HttpCase):
         cls.company = cls.company_data["company"]
         cls.today = fields.Date.context_today(cls.env.user)
         users = {
-            "sb_lock_user": "security_billing.group_security_billing_user",
-            "sb_lock_manager": "security_billing.group_security_billing_manager",
+            "user": "security_billing.group_security_billing_user",
+            "manager": "security_billing.group_security_billing_manager",
         }
-        for login, group in users.items():
-            user = cls._create_rpc_user(login, group, cls.company)
-            setattr(cls, login[8:], user)
+        cls._create_rpc_users("sb_lock_", users, "{}")
         # an invoice of 30 paid by a payment of 50: 20 left as credit
         cls.paid_partner = cls._create_subscriber("Lock Paid")
         contract = cls._create_mmr_contract(cls.paid_partner)

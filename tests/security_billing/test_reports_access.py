@@ -42,10 +42,7 @@ class TestReportAccess(RpcUsersMixin, SecurityBillingCase, HttpCase):
             "billing": (billing, cls.company),
             "other": (billing, cls.other_company),
         }
-        for name, (groups, company) in users.items():
-            login = f"sb_report_{name}"
-            user = cls._create_rpc_user(login, groups, company)
-            setattr(cls, f"{name}_user", user)
+        cls._create_rpc_users("sb_report_", users)
         product = cls._create_mmr_product(HOSTILE_PRODUCT, 42.0)
         cls.debtor = cls._create_subscriber(HOSTILE_NAME)
         contract = cls._create_mmr_contract(cls.debtor, price=42.0, product=product)

@@ -20,6 +20,24 @@ def read_sample(name):
     return (SAMPLES / name).read_bytes()
 
 
+def import_vals(sample=None, journal=None, filename=None, data=None, mapping=None):
+    """Values of the statement import wizard for a file: the bytes of the
+    sample ``sample`` (or ``data``), named ``filename`` (default: the
+    sample's name), into ``journal`` (default: the one the wizard finds),
+    read with the sheet ``mapping`` if given."""
+    vals = {
+        "statement_filename": filename or sample,
+        "statement_file": base64.b64encode(
+            read_sample(sample) if data is None else data
+        ),
+    }
+    if journal:
+        vals["security_journal_id"] = journal.id
+    if mapping:
+        vals["sheet_mapping_id"] = mapping.id
+    return vals
+
+
 class BankCase(SecurityBillingCase):
     """Three subscribers with one open 30.00 MMR invoice each, a bank journal
     for the 1C samples, one for CAMT and one for a payment system."""

@@ -27,10 +27,7 @@ class TestDebtRegistryAccess(RpcUsersMixin, BankCase, HttpCase):
             "colleague": (billing, cls.company),
             "other": (billing, cls.other_company),
         }
-        for name, (groups, company) in users.items():
-            login = f"sb_debts_{name}"
-            user = cls._create_rpc_user(login, groups, company)
-            setattr(cls, f"{name}_user", user)
+        cls._create_rpc_users("sb_debts_", users)
 
     def _export(self, user):
         """The billing user's wizard, run over XML-RPC: its id and action."""

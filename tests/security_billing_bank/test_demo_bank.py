@@ -2,21 +2,16 @@
 payment, a bank statement with a matched and an unmatched line, and the demo
 administrator can import bank statements. Skipped without demo data."""
 
-import base64
+from odoo.tests import tagged
 
-from odoo.tests import TransactionCase, tagged
-
-from .bank_common import read_sample
+from ..common import DemoDataCase
+from .bank_common import import_vals
 
 
 @tagged("post_install", "-at_install")
-class TestDemoBank(TransactionCase):
+class TestDemoBank(DemoDataCase):
     def setUp(self):
         super().setUp()
-        if not self.env.ref(
-            "security_billing.demo_bundle_ajax_essential", raise_if_not_found=False
-        ):
-            self.skipTest("database installed without demo data")
         self.admin = self.env.ref("base.user_admin")
 
     def test_terminal_provider_with_a_payment(self):
@@ -79,13 +74,7 @@ class TestDemoBank(TransactionCase):
         wizard = (
             self.env["account.statement.import"]
             .with_user(self.admin)
-            .create(
-                {
-                    "statement_filename": "kl_to_1c.txt",
-                    "statement_file": base64.b64encode(read_sample("1c_windows.txt")),
-                    "security_journal_id": journal.id,
-                }
-            )
+            .create(import_vals("1c_windows.txt", journal, filename="kl_to_1c.txt"))
         )
         wizard.import_file_button()
         lines = self.env["account.bank.statement.line"].search(

@@ -3,17 +3,15 @@ the threshold, what is enqueued, the same result as the inline import,
 progress, the notification at the end, reruns and resuming after a failed
 chunk, bad files, access."""
 
-import base64
 import json
 from unittest.mock import patch
 
-from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.job import Job
 
-from .bank_common import BankCase, read_sample
+from .bank_common import BankCase, import_vals, read_sample
 
 CHANNEL = "root.security_billing.bank"
 THRESHOLD = "security_billing_bank.import_job_threshold"
@@ -29,14 +27,7 @@ class TestImportJobs(BankCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.company_data["company"]
-        cls.accountant = new_test_user(
-            cls.env,
-            login="sb_import_jobs_user",
-            groups="security_billing.group_security_billing_user",
-            company_id=company.id,
-            company_ids=[Command.set(company.ids)],
-        )
+        cls.accountant = cls._create_company_user("sb_import_jobs_user")
         cls.Import = cls.env["security.bank.import"]
         # the 6 payments of registry.csv: 3 chunks of 2 lines
         cls.env["ir.config_parameter"].set_param(THRESHOLD, "5")
@@ -44,12 +35,7 @@ class TestImportJobs(BankCase):
 
     # ----------------------------------------------------------------- helpers
     def _import_as_accountant(self, name="registry.csv"):
-        vals = {
-            "statement_filename": name,
-            "statement_file": base64.b64encode(read_sample(name)),
-            "sheet_mapping_id": self.mapping.id,
-            "security_journal_id": self.registry_journal.id,
-        }
+        vals = import_vals(name, self.registry_journal, mapping=self.mapping)
         wizard = self.env["account.statement.import"].with_user(self.accountant)
         return wizard.create(vals).import_file_button()
 
@@ -241,12 +227,7 @@ class TestImportJobs(BankCase):
         action = (
             self.env["account.statement.import"]
             .with_user(self.accountant)
-            .create(
-                {
-                    "statement_filename": "1c_windows.txt",
-                    "statement_file": base64.b64encode(data),
-                }
-            )
+            .create(import_vals(filename="1c_windows.txt", data=data))
             .import_file_button()
         )
         imp = self._started_import(action)
@@ -464,13 +445,7 @@ class TestImportJobs(BankCase):
         )
         # another company's accountant does not see the import
         other = self.env["res.company"].create({"name": "Other Alarm Co"})
-        outsider = new_test_user(
-            self.env,
-            login="sb_import_jobs_outsider",
-            groups="security_billing.group_security_billing_user",
-            company_id=other.id,
-            company_ids=[Command.set(other.ids)],
-        )
+        outsider = self._create_company_user("sb_import_jobs_outsider", company=other)
         self.assertFalse(self.Import.with_user(outsider).search([]))
         with self.assertRaises(AccessError):
             imp.with_user(outsider).read(["state"])

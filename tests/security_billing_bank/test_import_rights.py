@@ -6,13 +6,10 @@ user does not have: the *Bank > Import Statement / Registry* menu was hidden
 from them and the import refused ("Contact your administrator").
 """
 
-import base64
-
-from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
-from .bank_common import BankCase, read_sample
+from .bank_common import BankCase, import_vals
 
 
 @tagged("post_install", "-at_install")
@@ -20,28 +17,11 @@ class TestImportRights(BankCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.company_data["company"]
-        cls.billing_user = new_test_user(
-            cls.env,
-            login="sb_import_user",
-            groups="security_billing.group_security_billing_user",
-            company_id=company.id,
-            company_ids=[Command.set(company.ids)],
-        )
-        cls.employee = new_test_user(
-            cls.env,
-            login="sb_import_employee",
-            groups="base.group_user",
-            company_id=company.id,
-            company_ids=[Command.set(company.ids)],
-        )
+        cls.billing_user = cls._create_company_user("sb_import_user")
+        cls.employee = cls._create_company_user("sb_import_employee", "base.group_user")
 
     def _wizard_vals(self):
-        return {
-            "statement_filename": "kl_to_1c.txt",
-            "statement_file": base64.b64encode(read_sample("1c_windows.txt")),
-            "security_journal_id": self.bank_journal.id,
-        }
+        return import_vals("1c_windows.txt", self.bank_journal, filename="kl_to_1c.txt")
 
     def test_billing_user_imports_a_1c_statement(self):
         self.assertFalse(self.billing_user.has_group("account.group_account_user"))

@@ -1,8 +1,7 @@
 """The contract a portal payment pays is read from its transaction, never from
 a context key a remote caller can send."""
 
-from odoo import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import hmac as hmac_tool
 
 from .common import SecurityPortalCase
@@ -19,13 +18,11 @@ class TestPortalContextInjection(SecurityPortalCase):
         cls.alice_contract_2 = cls._create_contract_since(
             cls.alice, 1, price=20.0, name="Alice Shop Monitoring"
         )
-        cls.api_user = new_test_user(
-            cls.env,
-            login="sbctx_portal_api",
-            groups="security_billing.group_security_billing_api",
+        cls.api_user = cls._create_company_user(
+            "sbctx_portal_api",
+            "security_billing.group_security_billing_api",
+            company=cls.company,
             password="sbctx_portal_api-Secret-1",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
         )
 
     def _poll(self, context):

@@ -6,6 +6,7 @@ from . import security_payment_request
 from . import product_template
 from . import res_partner
 from . import res_partner_balance
+from . import res_partner_rank
 from . import res_partner_autopay
 from . import res_partner_promise
 from . import security_site

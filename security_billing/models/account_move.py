@@ -185,11 +185,14 @@ class AccountMove(models.Model):
         as followers at once, the invoices that share a sequence are numbered
         from the first one, and ``checked`` (set at creation to the journal's
         value, see ``_security_prepare_batch_invoice_vals``) is not written
-        again. The context key ``security_billing_batch_post`` enables this.
+        again, and the customers' ranks are raised at once
+        (``res.partner._security_batched_ranks``). The context key
+        ``security_billing_batch_post`` enables this.
         """
         moves = self.with_context(security_billing_batch_post=True)
         moves._security_subscribe_partners()
-        moves._post(soft=False)
+        with self.env["res.partner"]._security_batched_ranks():
+            moves._post(soft=False)
         return self
 
     @api.model

@@ -91,7 +91,7 @@ class SecurityBillingRunChunk(models.Model):
         a concurrency error: then the job is retried)."""
         self.ensure_one()
         run = self.run_id
-        contracts = self._security_contracts().with_context(
+        contracts = run._billing_contracts(self._security_contracts()).with_context(
             security_billing_run=True,
             security_billing_run_id=run.id,
             **run._billing_context(),

@@ -195,6 +195,8 @@ class TestBillingRunBatch(BillingCase):
             )
             for contract in self.contracts
         ]
+        partners = moves.partner_id | moves.commercial_partner_id
+        snapshot["customer_ranks"] = {p.id: p.customer_rank for p in partners}
         return snapshot
 
     def _reference_billing(self, date_ref):
@@ -224,7 +226,7 @@ class TestBillingRunBatch(BillingCase):
             )
         )
         expected = self._reference_billing(DATE_REF)
-        self.assertEqual(len(expected), len(self.contracts) + 1)
+        self.assertEqual(len(expected), len(self.contracts) + 2)
         run = self._run_billing(DATE_REF)
         self.assertEqual(run.error_count, 0)
         self.assertEqual(run.invoice_count, len(self.contracts))
@@ -296,3 +298,19 @@ class TestBillingRunBatch(BillingCase):
         run = self._run_billing("2025-03-01")
         self.assertEqual(set(run.invoice_ids.mapped("state")), {"posted"})
         self.assertFalse(any(run.invoice_ids.mapped("checked")))
+
+    def test_customer_ranks_raised_once_per_batch_as_one_by_one(self):
+        """Odoo raises each customer's rank as it posts each invoice; the
+        batch raises them at the end, by one update per increment."""
+        partner = self._create_subscriber("Two contracts")
+        both = self.contracts.browse()
+        for _i in range(2):
+            both |= self._create_billing_contract(partner, date_start="2025-03-01")
+        self.contracts |= both
+        expected = self._reference_billing(DATE_REF)
+        before = partner.customer_rank
+        run = self._run_billing(DATE_REF)
+        self.assertEqual(run.error_count, 0)
+        self.env.flush_all()
+        self.assertEqual(self._snapshot(run.invoice_ids), expected)
+        self.assertEqual(partner.customer_rank, before + 2)

@@ -1,6 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 """An index for big bank journals; the partner of imported statement lines'
-entries at creation, without making it a follower."""
+entries at creation."""
 
 from odoo import api, models
 from odoo.tools.sql import create_index
@@ -33,17 +33,6 @@ class AccountMove(models.Model):
                 self._security_prepare_statement_move_vals(vals) for vals in vals_list
             ]
         return super().create(vals_list)
-
-    def message_subscribe(self, partner_ids=None, subtype_ids=None):
-        """Odoo makes the partner of every entry it posts a follower of it:
-        not the subscriber of an imported statement line, which gets it at
-        creation (``_security_prepare_subscriber_vals_list``) as it would
-        when its payment is matched later: no follower, no notification of
-        the bank's entries to the subscriber."""
-        context = self.env.context
-        if context.get(IMPORT_CONTEXT_KEY) and context.get("is_statement_line"):
-            return True
-        return super().message_subscribe(partner_ids, subtype_ids)
 
     @api.model
     def _security_prepare_statement_move_vals(self, vals):

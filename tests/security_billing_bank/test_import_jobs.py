@@ -95,7 +95,6 @@ class TestImportJobs(BankCase):
                     line.move_id.partner_id.security_account_ref,
                     line.move_id.line_ids.partner_id.mapped("security_account_ref"),
                     line.move_id.partner_bank_id.acc_number,
-                    line.move_id.message_partner_ids.mapped("name"),
                     line.move_id.name,
                     line.running_balance,
                     line.ref,
@@ -257,14 +256,9 @@ class TestImportJobs(BankCase):
                 "PS-0006": (IVAN, IVAN, [IVAN]),
             },
         )
-        # the subscriber does not follow the bank's entries (as when the
-        # partner is set by matching, after posting)
-        lines = self.journal_lines(self.registry_journal)
-        self.assertFalse(lines.move_id.message_partner_ids)
         self._run(imp)
         self.assertEqual(imp.state, "done")
         self._assert_all_paid_once()
-        self.assertFalse(lines.move_id.message_partner_ids)
 
     def test_ambiguous_unknown_and_outgoing_lines_get_no_subscriber(self):
         """Only an incoming line of exactly one subscriber gets its partner
@@ -303,9 +297,6 @@ class TestImportJobs(BankCase):
         self.assertEqual(imp.state, "done")
         self.assertEqual(self._partners_by_payment_id(), expected)
         self.assertEqual(self._snapshot(), inline)
-        self.assertFalse(
-            self.journal_lines(self.registry_journal).move_id.message_partner_ids
-        )
         lines = {
             line.unique_import_id.split(f"{self.registry_journal.id}-", 1)[1]: line
             for line in self.journal_lines(self.registry_journal)

@@ -286,6 +286,17 @@ class AccountBankStatementLine(models.Model):
         return partners.commercial_partner_id
 
     @api.model
+    def _security_may_pay_subscriber(self, vals):
+        """Whether a new line of values ``vals`` may pay a subscriber when
+        matched: incoming money of a journal, waiting on its suspense line
+        (no counterpart account given)."""
+        return bool(
+            vals.get("journal_id")
+            and not vals.get("counterpart_account_id")
+            and float(vals.get("amount") or 0.0) > 0
+        )
+
+    @api.model
     def _security_prepare_subscriber_vals_list(self, vals_list):
         """The values of imported lines, each incoming one whose account
         numbers give exactly one subscriber with that subscriber as partner
@@ -295,7 +306,8 @@ class AccountBankStatementLine(models.Model):
         on it (``_security_set_partner``): given at creation, the partner
         costs nothing when the payments are made (and numbered, one pay job
         at a time). The other lines keep their values: matching leaves them
-        To match, or ignores them (outgoing).
+        To match, or ignores them (outgoing). A line whose payment fails
+        when matched keeps the subscriber (To match, with the error).
 
         :param list vals_list: values of new statement lines
         :return: the values, with ``partner_id`` where one subscriber matches
@@ -305,7 +317,7 @@ class AccountBankStatementLine(models.Model):
             self._security_account_refs(
                 vals.get("security_account_ref"), vals.get("payment_ref")
             )[0]
-            if vals.get("journal_id") and float(vals.get("amount") or 0.0) > 0
+            if self._security_may_pay_subscriber(vals)
             else []
             for vals in vals_list
         ]

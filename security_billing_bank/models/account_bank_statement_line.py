@@ -246,10 +246,16 @@ class AccountBankStatementLine(models.Model):
         """``(refs, source)``: the valid account numbers of this line, from
         the registry column when filled, else from the payment purpose."""
         self.ensure_one()
-        if self.security_account_ref:
-            ref = account_ref.normalize(self.security_account_ref)
+        return self._security_account_refs(self.security_account_ref, self.payment_ref)
+
+    @api.model
+    def _security_account_refs(self, registry_ref, purpose):
+        """``(refs, source)``: the valid account numbers of a line whose
+        registry column is ``registry_ref`` and purpose ``purpose``."""
+        if registry_ref:
+            ref = account_ref.normalize(registry_ref)
             return ([ref] if account_ref.is_valid(ref) else []), "column"
-        return account_ref.extract(self.payment_ref), "purpose"
+        return account_ref.extract(purpose), "purpose"
 
     def _security_find_subscribers(self):
         """``{line.id: (partner or None, reason, candidates)}`` with all the
@@ -260,13 +266,79 @@ class AccountBankStatementLine(models.Model):
         result = {}
         for line in self:
             line_refs, source = refs[line.id]
-            company = line.company_id.id
-            partners = self.env["res.partner"].browse()
-            for ref in line_refs:
-                partners |= by_ref.get((ref, company)) or by_ref.get(
-                    (ref, False), partners.browse()
-                )
+            partners = self._security_subscribers_of(
+                by_ref, line_refs, line.company_id.id
+            )
             result[line.id] = line._security_match_verdict(line_refs, source, partners)
+        return result
+
+    @api.model
+    def _security_subscribers_of(self, by_ref, refs, company_id):
+        """The subscribers (commercial partners) of the account numbers
+        ``refs`` of a line of ``company_id``: the company's own, else the
+        shared ones (``by_ref`` from ``_security_subscribers_by_ref``). A
+        line pays a subscriber when there is exactly one."""
+        partners = self.env["res.partner"].browse()
+        for ref in refs:
+            partners |= by_ref.get((ref, company_id)) or by_ref.get(
+                (ref, False), partners.browse()
+            )
+        return partners.commercial_partner_id
+
+    @api.model
+    def _security_may_pay_subscriber(self, vals):
+        """Whether a new line of values ``vals`` may pay a subscriber when
+        matched: incoming money of a journal, waiting on its suspense line
+        (no counterpart account given)."""
+        return bool(
+            vals.get("journal_id")
+            and not vals.get("counterpart_account_id")
+            and float(vals.get("amount") or 0.0) > 0
+        )
+
+    @api.model
+    def _security_prepare_subscriber_vals_list(self, vals_list):
+        """The values of imported lines, each incoming one whose account
+        numbers give exactly one subscriber with that subscriber as partner
+        (builder; all the numbers looked up in one query).
+
+        Matching would pay these lines to that subscriber and put its entry
+        on it (``_security_set_partner``): given at creation, the partner
+        costs nothing when the payments are made (and numbered, one pay job
+        at a time). The other lines keep their values: matching leaves them
+        To match, or ignores them (outgoing). A line whose payment fails
+        when matched keeps the subscriber (To match, with the error).
+
+        :param list vals_list: values of new statement lines
+        :return: the values, with ``partner_id`` where one subscriber matches
+        :rtype: list
+        """
+        refs = [
+            self._security_account_refs(
+                vals.get("security_account_ref"), vals.get("payment_ref")
+            )[0]
+            if self._security_may_pay_subscriber(vals)
+            else []
+            for vals in vals_list
+        ]
+        by_ref = self._security_subscribers_by_ref(
+            {ref for line_refs in refs for ref in line_refs}
+        )
+        if not by_ref:
+            return vals_list
+        journals = self.env["account.journal"].browse(
+            {vals["journal_id"] for vals in vals_list if vals.get("journal_id")}
+        )
+        company_of = {journal.id: journal.company_id.id for journal in journals}
+        result = []
+        for vals, line_refs in zip(vals_list, refs, strict=True):
+            if line_refs:
+                partners = self._security_subscribers_of(
+                    by_ref, line_refs, company_of[vals["journal_id"]]
+                )
+                if len(partners) == 1:
+                    vals = {**vals, "partner_id": partners.id}
+            result.append(vals)
         return result
 
     @api.model
@@ -292,7 +364,6 @@ class AccountBankStatementLine(models.Model):
     def _security_match_verdict(self, refs, source, partners):
         """``(partner or None, reason, candidates)`` of one line."""
         self.ensure_one()
-        partners = partners.commercial_partner_id
         if len(partners) == 1:
             return partners, False, partners
         if len(partners) > 1:

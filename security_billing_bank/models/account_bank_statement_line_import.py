@@ -52,6 +52,7 @@ class AccountBankStatementLine(models.Model):
         :return: the created lines, in the order of ``vals_list``
         """
         if self.env.context.get(IMPORT_CONTEXT_KEY):
+            vals_list = self._security_prepare_subscriber_vals_list(vals_list)
             vals_list = [self._security_prepare_import_vals(vals) for vals in vals_list]
         if len(vals_list) <= CREATE_CHUNK_SIZE:
             return super().create(vals_list)

@@ -102,15 +102,7 @@ class AccountStatementImport(models.TransientModel):
         count = 0
         for stmts_vals in pending:
             for st_vals in stmts_vals:
-                kept = []
-                for lvals in st_vals.get("transactions") or []:
-                    if lvals.get("unique_import_id") in queued:
-                        count += 1
-                        if "balance_start" in st_vals:
-                            st_vals["balance_start"] += float(lvals["amount"])
-                    else:
-                        kept.append(lvals)
-                st_vals["transactions"] = kept
+                count += self._security_drop_transactions(st_vals, queued)
         result["notifications"].append(
             self.env._(
                 "%(count)s transactions are being imported in the background "
@@ -118,6 +110,29 @@ class AccountStatementImport(models.TransientModel):
                 count=count,
             )
         )
+
+    def _security_drop_transactions(self, st_vals, import_ids):
+        """Leave out of the statement ``st_vals`` the transactions whose
+        import id is in ``import_ids``, their amounts counted in its opening
+        balance (when the file gives one), as OCA skips the transactions
+        already imported.
+
+        :param dict st_vals: a statement of the file (its ``transactions``
+            are replaced)
+        :param set import_ids: ``unique_import_id`` of the transactions to drop
+        :return: how many were dropped
+        :rtype: int
+        """
+        kept = []
+        for lvals in st_vals.get("transactions") or []:
+            if lvals.get("unique_import_id") in import_ids:
+                if "balance_start" in st_vals:
+                    st_vals["balance_start"] += float(lvals["amount"])
+            else:
+                kept.append(lvals)
+        dropped = len(st_vals.get("transactions") or []) - len(kept)
+        st_vals["transactions"] = kept
+        return dropped
 
     # ------------------------------------------------------------ background
     def _security_start_background_import(self, pending, result):
@@ -134,14 +149,8 @@ class AccountStatementImport(models.TransientModel):
         skipped = 0
         for stmts_vals in pending:
             for st_vals in stmts_vals:
-                new_lines = []
-                for lvals in st_vals.get("transactions") or []:
-                    if lvals.get("unique_import_id") in existing:
-                        skipped += 1
-                        if "balance_start" in st_vals:
-                            st_vals["balance_start"] += float(lvals["amount"])
-                    else:
-                        new_lines.append(lvals)
+                skipped += self._security_drop_transactions(st_vals, existing)
+                new_lines = st_vals.get("transactions") or []
                 if not new_lines:
                     continue
                 if not new_lines[0].get("sequence"):

@@ -140,6 +140,37 @@ class TestStatementMatching(BankCase):
         self.assertEqual(line.security_payment_id, payment)
         self.assertEqual(len(self.bank_payments(self.ivan)), 1)
 
+    def test_match_again_a_payment_on_another_outstanding_account(self):
+        """A payment found again by its external id kept the outstanding
+        receipts account the journal had when it was made: the line is
+        reconciled with it on that account."""
+        self.import_1c()
+        line = self.lines_by_ref()["214"]
+        payment = line.security_payment_id
+        old_account = payment.outstanding_account_id
+        line.action_undo_reconciliation()
+        method_line = self.bank_journal.inbound_payment_method_line_ids[:1]
+        new_account = old_account.copy({"code": "101999"})
+        method_line.payment_account_id = new_account
+        self.assertEqual(
+            self.payments.new(
+                {
+                    "journal_id": self.bank_journal.id,
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                }
+            ).outstanding_account_id._origin,
+            new_account,
+        )
+        line.action_security_match()
+        self.assertPaidBy(line, self.ivan)
+        self.assertEqual(line.security_payment_id, payment)
+        suspense = line.move_id.line_ids.filtered(lambda aml: aml.reconciled)
+        self.assertEqual(suspense.account_id, old_account)
+        self.assertEqual(
+            suspense.full_reconcile_id.reconciled_line_ids.account_id, old_account
+        )
+
     def test_statement_of_an_unknown_account_imports_nothing(self):
         data = sample_1c(
             account=("40702810900000000001", "40702810900000000099"),

@@ -11,7 +11,7 @@ from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.job import Job
 
-from .bank_common import BankCase, import_vals, read_sample
+from .bank_common import ANNA, IVAN, SHIELD, UNKNOWN, BankCase, import_vals, read_sample
 
 CHANNEL = "root.security_billing.bank"
 THRESHOLD = "security_billing_bank.import_job_threshold"
@@ -34,8 +34,10 @@ class TestImportJobs(BankCase):
         cls.env["ir.config_parameter"].set_param(CHUNK_SIZE, "2")
 
     # ----------------------------------------------------------------- helpers
-    def _import_as_accountant(self, name="registry.csv"):
-        vals = import_vals(name, self.registry_journal, mapping=self.mapping)
+    def _import_as_accountant(self, name="registry.csv", data=None):
+        vals = import_vals(
+            name, self.registry_journal, filename=name, data=data, mapping=self.mapping
+        )
         wizard = self.env["account.statement.import"].with_user(self.accountant)
         return wizard.create(vals).import_file_button()
 
@@ -78,6 +80,9 @@ class TestImportJobs(BankCase):
                     line.security_payment_id.amount,
                     line.is_reconciled,
                     line.partner_id.security_account_ref,
+                    line.move_id.partner_id.security_account_ref,
+                    line.move_id.line_ids.partner_id.mapped("security_account_ref"),
+                    line.move_id.partner_bank_id.acc_number,
                     line.move_id.name,
                     line.running_balance,
                     line.ref,
@@ -198,6 +203,104 @@ class TestImportJobs(BankCase):
             self.journal_lines(self.registry_journal).security_import_chunk_id,
             imp.chunk_ids,
         )
+
+    def _partners_by_payment_id(self):
+        """``{payment id of the registry: (line, entry, journal items)
+        account numbers}`` of the registry journal's lines."""
+        return {
+            line.unique_import_id.split(f"{self.registry_journal.id}-", 1)[1]: (
+                line.partner_id.security_account_ref or False,
+                line.move_id.partner_id.security_account_ref or False,
+                sorted(
+                    {
+                        p.security_account_ref or ""
+                        for p in line.move_id.line_ids.partner_id
+                    }
+                ),
+            )
+            for line in self.journal_lines(self.registry_journal)
+        }
+
+    def test_the_creation_job_gives_the_matched_lines_their_subscriber(self):
+        """The subscriber is set when the lines are created, in the jobs
+        that may run in parallel: paying them only pays."""
+        imp = self._started_import(self._import_as_accountant())
+        create1, _pay1, create2, _pay2, create3, _pay3 = self._jobs(imp)
+        for job in (create1, create2, create3):
+            self._perform_job(job)
+        imp.invalidate_recordset()
+        self.assertEqual(imp.chunk_ids.mapped("state"), ["created"] * 3)
+        self.assertFalse(self.bank_payments())
+        self.assertEqual(
+            self._partners_by_payment_id(),
+            {
+                "PS-0001": (IVAN, IVAN, [IVAN]),
+                "PS-0002": (ANNA, ANNA, [ANNA]),
+                "PS-0003": (SHIELD, SHIELD, [SHIELD]),
+                # unknown subscriber, invalid number: no partner
+                "PS-0004": (False, False, []),
+                "PS-0005": (False, False, []),
+                # the account number in the purpose
+                "PS-0006": (IVAN, IVAN, [IVAN]),
+            },
+        )
+        self._run(imp)
+        self.assertEqual(imp.state, "done")
+        self._assert_all_paid_once()
+
+    def test_ambiguous_unknown_and_outgoing_lines_get_no_subscriber(self):
+        """Only an incoming line of exactly one subscriber gets its partner
+        at creation; jobs and inline give the same lines."""
+        data = (
+            "Account;PaymentID;Date;Amount;Comment\r\n"
+            f";PS-0101;03.03.2025;40.00;л/с {IVAN} и {ANNA}\r\n"
+            f"{UNKNOWN};PS-0102;03.03.2025;10.00;\r\n"
+            f";PS-0103;03.03.2025;-15.00;Refund to {IVAN}\r\n"
+            f"{SHIELD};PS-0104;04.03.2025;30.00;\r\n"
+            ";PS-0105;04.03.2025;5.00;No number\r\n"
+            f";PS-0106;04.03.2025;12.00;л/с {ANNA}\r\n"
+        ).encode()
+        self.env["ir.config_parameter"].set_param(THRESHOLD, "7")
+        try:
+            with self.env.cr.savepoint():
+                self.import_registry(data, "mixed.csv")
+                inline = self._snapshot()
+                raise Rollback()
+        except Rollback:
+            self.env.invalidate_all()
+        self.env["ir.config_parameter"].set_param(THRESHOLD, "5")
+        imp = self._started_import(self._import_as_accountant("mixed.csv", data))
+        for job in self._jobs(imp)[::2]:
+            self._perform_job(job)
+        expected = {
+            "PS-0101": (False, False, []),
+            "PS-0102": (False, False, []),
+            "PS-0103": (False, False, []),
+            "PS-0104": (SHIELD, SHIELD, [SHIELD]),
+            "PS-0105": (False, False, []),
+            "PS-0106": (ANNA, ANNA, [ANNA]),
+        }
+        self.assertEqual(self._partners_by_payment_id(), expected)
+        self._run(imp)
+        self.assertEqual(imp.state, "done")
+        self.assertEqual(self._partners_by_payment_id(), expected)
+        self.assertEqual(self._snapshot(), inline)
+        lines = {
+            line.unique_import_id.split(f"{self.registry_journal.id}-", 1)[1]: line
+            for line in self.journal_lines(self.registry_journal)
+        }
+        self.assertLineState(lines["PS-0101"], "to_match", "Ambiguous")
+        self.assertEqual(
+            sorted(
+                lines["PS-0101"].security_candidate_ids.mapped("security_account_ref")
+            ),
+            [IVAN, ANNA],
+        )
+        self.assertLineState(lines["PS-0103"], "ignored")
+        self.assertPaidBy(lines["PS-0104"], self.shield)
+        self.assertLineState(lines["PS-0106"], "matched")
+        self.assertEqual(lines["PS-0106"].security_payment_id.partner_id, self.anna)
+        self.assertTrue(lines["PS-0106"].is_reconciled)
 
     def test_1c_jobs_give_the_inline_result(self):
         """A 1C statement (balances from the file, a payer's bank account

@@ -6,8 +6,9 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount, split_every
 
-from odoo.addons.queue_job.job import Job, identity_exact
+from odoo.addons.queue_job.job import Job
 
+from ..tools.jobs import delay_once
 from ..tools.notify import notify_owner
 
 _logger = logging.getLogger(__name__)
@@ -306,14 +307,14 @@ class SecurityBillingRun(models.Model):
             self._add_up_chunks()
             return chunks
         for chunk in chunks:
-            job = chunk.with_delay(
-                description=self.env._(
+            job = delay_once(
+                chunk,
+                self.env._(
                     "%(run)s: contracts %(first)s to %(last)s",
                     run=self.name,
                     first=chunk.first_contract_id,
                     last=chunk.last_contract_id,
                 ),
-                identity_key=identity_exact,
             )._run_chunk()
             if isinstance(job, Job):  # not run at once (queue_job__no_delay)
                 chunk.job_uuid = job.uuid

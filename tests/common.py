@@ -1,5 +1,6 @@
 """Shared test base classes with factory helpers for the whole suite."""
 
+import json
 from datetime import date
 
 from odoo import Command, fields
@@ -196,6 +197,30 @@ class SecurityBillingCase(AccountTestInvoicingCommon):
         job.set_done()
         job.store()
         return None
+
+    def _assert_owner_notified(self, message, user, bus_text):
+        """``message`` (one ``mail.message``) reached ``user``'s inbox, and
+        one browser notification matching ``bus_text`` went to them
+        (``tools/notify.notify_owner``). Returns its payload."""
+        self.assertEqual(len(message), 1)
+        self.assertEqual(message.partner_ids, user.partner_id)
+        self.assertEqual(message.notification_ids.res_partner_id, user.partner_id)
+        self.env.cr.precommit.run()  # the bus notifications are sent at commit
+        bus = (
+            self.env["bus.bus"]
+            .sudo()
+            .search(
+                [
+                    ("message", "like", "simple_notification"),
+                    ("message", "like", bus_text),
+                ]
+            )
+        )
+        self.assertEqual(len(bus), 1)
+        self.assertEqual(
+            json.loads(bus.channel)[1:], ["res.partner", user.partner_id.id]
+        )
+        return json.loads(bus.message)["payload"]
 
     def _perform_run_jobs(self, run):
         for job in self._run_jobs(run):

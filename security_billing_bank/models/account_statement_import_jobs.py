@@ -85,17 +85,22 @@ class AccountStatementImport(models.TransientModel):
             return False
         return super()._create_bank_statements(stmts_vals, result)
 
-    def _security_drop_queued_transactions(self, pending, result):
-        """Leave out the transactions that a background import still has
-        to create (as OCA leaves out those already imported): a file
-        imported again while its first import runs imports nothing twice."""
-        ids = [
+    def _security_pending_import_ids(self, pending):
+        """The import ids of the transactions of the statements kept for
+        later (``pending``), in the file's order."""
+        return [
             lvals["unique_import_id"]
             for stmts_vals in pending
             for st_vals in stmts_vals
             for lvals in st_vals.get("transactions") or []
             if lvals.get("unique_import_id")
         ]
+
+    def _security_drop_queued_transactions(self, pending, result):
+        """Leave out the transactions that a background import still has
+        to create (as OCA leaves out those already imported): a file
+        imported again while its first import runs imports nothing twice."""
+        ids = self._security_pending_import_ids(pending)
         queued = self.env["security.bank.import.chunk"]._queued_import_ids(ids)
         if not queued:
             return
@@ -189,13 +194,7 @@ class AccountStatementImport(models.TransientModel):
     def _security_existing_import_ids(self, pending):
         """The import ids of the file already imported (one query), and
         refuse a file giving one twice (before anything is written)."""
-        ids = [
-            lvals["unique_import_id"]
-            for stmts_vals in pending
-            for st_vals in stmts_vals
-            for lvals in st_vals.get("transactions") or []
-            if lvals.get("unique_import_id")
-        ]
+        ids = self._security_pending_import_ids(pending)
         if len(ids) != len(set(ids)):
             seen, twice = set(), set()
             for uid in ids:

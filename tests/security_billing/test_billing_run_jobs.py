@@ -1,7 +1,6 @@
 """The billing run as chunk jobs (OCA queue_job): what is enqueued, progress,
 the last chunk closing the run, one run per company at a time, reruns."""
 
-import json
 from unittest.mock import patch
 
 from psycopg2 import OperationalError
@@ -251,23 +250,7 @@ class TestBillingRunJobs(BillingCase):
         self.assertEqual(len(message), 1)
         self.assertIn("Billing run done", str(message.body))
         self.assertIn(f"{run.contract_count} contracts billed", str(message.body))
-        self.assertEqual(message.partner_ids, accountant.partner_id)
-        self.assertEqual(message.notification_ids.res_partner_id, accountant.partner_id)
-        self.env.cr.precommit.run()  # the bus notifications are sent at commit
-        bus = (
-            self.env["bus.bus"]
-            .sudo()
-            .search(
-                [
-                    ("message", "like", "simple_notification"),
-                    ("message", "like", run.name),
-                ]
-            )
-        )
-        self.assertEqual(len(bus), 1)
-        self.assertEqual(
-            json.loads(bus.channel)[1:], ["res.partner", accountant.partner_id.id]
-        )
+        self._assert_owner_notified(message, accountant, run.name)
         # the accountant reads the run's progress and chunks, changes nothing
         as_accountant = run.with_user(accountant)
         self.assertEqual(as_accountant.progress, 100.0)

@@ -237,10 +237,11 @@ class SecurityTerminalProvider(models.Model):
         whose MMR contracts are all terminated, unless they still owe money."""
         if not partner.active or not partner.security_is_subscriber:
             return False
-        # the MMR contracts (``security_contract_ids``) and their status, by
-        # one query
-        contracts = partner.env["contract.contract"].search_fetch(
-            [("partner_id", "=", partner.id), ("security_is_mmr", "=", True)],
+        # the MMR contracts (``security_contract_ids``, its domain) and their
+        # status, by one query
+        field = partner._fields["security_contract_ids"]
+        contracts = partner.env[field.comodel_name].search_fetch(
+            [(field.inverse_name, "=", partner.id), *field.get_domain_list(partner)],
             ["security_state"],
         )
         if contracts and all(c.security_state == "terminated" for c in contracts):
